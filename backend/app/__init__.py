@@ -1,0 +1,1 @@
+"""Article-search API: FastAPI on PostgreSQL full-text search."""

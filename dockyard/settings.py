@@ -1,0 +1,220 @@
+"""One frozen Settings object: CLI flags > environment > .env (python-dotenv) > defaults.
+
+The `.env` file is read with `dotenv_values` on an explicit path (never `find_dotenv`, which walks
+up from the calling file). Compose's own variables (`COMPOSE_FILE`, `COMPOSE_PROJECT_NAME`,
+`COMPOSE_PROFILES`) choose the project; dockyard passes them to compose as explicit flags, so the
+path separator and precedence are decided here once, the same way on Windows and Unix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import SettingsError
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One documented setting: its name, default (as written in .env) and what it does."""
+
+    name: str
+    default: str
+    help: str
+
+
+# Every setting dockyard reads. `.env.example` and the README's table must name each one
+# (a unit test checks that they do).
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "COMPOSE_FILE",
+        "docker-compose.yml",
+        "Compose file(s) of the project, separated by ':' (';' on Windows)",
+    ),
+    SettingSpec(
+        "COMPOSE_PROJECT_NAME",
+        "",
+        "Compose project name (default: the file's `name:` or its directory name)",
+    ),
+    SettingSpec("COMPOSE_PROFILES", "", "Compose profiles to enable, comma-separated"),
+    SettingSpec(
+        "COMPOSE_PATH_SEPARATOR",
+        "",
+        "Separator inside COMPOSE_FILE (default ':' on Unix, ';' on Windows)",
+    ),
+    SettingSpec(
+        "DOCKYARD_SERVICES",
+        "",
+        "Services `build-fast` builds by default, comma-separated "
+        "(default: every service with a build: section)",
+    ),
+    SettingSpec(
+        "DOCKYARD_UP_SERVICES",
+        "",
+        "Services `up` starts (with their dependencies), comma-separated (default: all)",
+    ),
+    SettingSpec(
+        "DOCKYARD_WAIT_TIMEOUT", "180", "Seconds `up` waits for every service to be healthy"
+    ),
+    SettingSpec(
+        "DOCKYARD_LOG_LINES",
+        "40",
+        "Log lines `up` shows of a service that failed to become healthy",
+    ),
+    SettingSpec(
+        "DOCKYARD_STATE_DIR",
+        ".dockyard",
+        "Where dockyard keeps its ledger and caches (git-ignored)",
+    ),
+)
+
+_DOTENV_LINE = re.compile(r"starting at line (\d+)")
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    env_file: Path
+    compose_files: tuple[Path, ...]
+    project_name: str | None
+    profiles: tuple[str, ...]
+    build_services: tuple[str, ...]
+    up_services: tuple[str, ...]
+    wait_timeout: int
+    log_lines: int
+    state_dir: Path
+    # Merged raw values (.env overlaid by the environment), for settings other modules own.
+    values: Mapping[str, str] = field(default_factory=dict)
+    # Problems worth a warning line, e.g. a .env line python-dotenv could not parse.
+    warnings: tuple[str, ...] = ()
+
+    def value(self, name: str, default: str = "") -> str:
+        return self.values.get(name, "") or default
+
+
+def split_compose_file(value: str, separator: str) -> list[str]:
+    """Split COMPOSE_FILE the way Compose does: by the platform's separator, empties dropped."""
+    return [part.strip() for part in value.split(separator) if part.strip()]
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """A comma-separated list setting (spaces allowed around items)."""
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def read_env_file(path: Path) -> tuple[dict[str, str], list[str]]:
+    """The values of a .env file and a warning per line python-dotenv could not parse.
+
+    python-dotenv skips a malformed line with a logged warning; we catch that warning so the
+    user hears about it (Compose itself would refuse the same file).
+    """
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        return {}, []
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("dotenv.main")
+    handler = _Collect(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        raw = dotenv_values(path, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{path} is not valid UTF-8 ({exc.reason} at byte {exc.start})",
+            "save the file as UTF-8",
+        ) from None
+    finally:
+        logger.removeHandler(handler)
+    warnings = []
+    for message in messages:
+        match = _DOTENV_LINE.search(message)
+        where = f"line {match.group(1)}" if match else "a line"
+        warnings.append(f"{path.name}: {where} could not be parsed and was ignored")
+    values = {key: value for key, value in raw.items() if value is not None}
+    return values, warnings
+
+
+def _int_setting(name: str, text: str, minimum: int = 0) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a whole number, got {text!r}",
+            "fix it in .env or the environment",
+        ) from None
+    if number < minimum:
+        raise SettingsError(
+            f"{name} must be at least {minimum}, got {number}", "fix it in .env or the environment"
+        )
+    return number
+
+
+def load_settings(
+    root: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Resolve settings for the project rooted at `root` (where tasks.py and .env live).
+
+    `overrides` are values from CLI flags, by Settings field name; None means "not given".
+    Relative compose paths from the environment resolve against the working directory (as
+    Compose does); those from .env or the defaults against the .env file's directory.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = {k: v for k, v in (overrides or {}).items() if v not in (None, (), [])}
+    root = root.resolve()
+    env_file = Path(environ.get("DOCKYARD_ENV_FILE") or root / ".env")
+    if not env_file.is_absolute():
+        env_file = (Path.cwd() / env_file).resolve()
+    file_values, warnings = read_env_file(env_file)
+    known = {spec.name for spec in SETTINGS}
+    values = dict(file_values)
+    values.update({k: v for k, v in environ.items() if k in known or k.startswith("DOCKYARD_")})
+
+    def get(name: str) -> str:
+        default = next((s.default for s in SETTINGS if s.name == name), "")
+        return values.get(name, "") or default
+
+    separator = get("COMPOSE_PATH_SEPARATOR") or os.pathsep
+    compose_base = Path.cwd() if environ.get("COMPOSE_FILE") else env_file.parent
+    compose_files = tuple(
+        (compose_base / part).resolve() if not Path(part).is_absolute() else Path(part)
+        for part in split_compose_file(get("COMPOSE_FILE"), separator)
+    )
+    if not compose_files:
+        raise SettingsError("COMPOSE_FILE is empty", "unset it or name a compose file")
+
+    state_dir = Path(get("DOCKYARD_STATE_DIR"))
+    if not state_dir.is_absolute():
+        state_dir = env_file.parent / state_dir
+
+    return Settings(
+        root=root,
+        env_file=env_file,
+        compose_files=compose_files,
+        project_name=get("COMPOSE_PROJECT_NAME") or None,
+        profiles=split_list(get("COMPOSE_PROFILES")),
+        build_services=tuple(
+            overrides.get("build_services") or split_list(get("DOCKYARD_SERVICES"))
+        ),
+        up_services=tuple(overrides.get("up_services") or split_list(get("DOCKYARD_UP_SERVICES"))),
+        wait_timeout=int(
+            overrides.get("wait_timeout")
+            or _int_setting("DOCKYARD_WAIT_TIMEOUT", get("DOCKYARD_WAIT_TIMEOUT"), 1)
+        ),
+        log_lines=_int_setting("DOCKYARD_LOG_LINES", get("DOCKYARD_LOG_LINES"), 0),
+        state_dir=state_dir,
+        values=values,
+        warnings=tuple(warnings),
+    )
