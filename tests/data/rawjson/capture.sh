@@ -35,14 +35,14 @@ COPY --from=deps /deps/requirements.txt ./
 COPY app ./app
 RUN python3 -c "import pathlib; print('files:', sorted(p.name for p in pathlib.Path('app').iterdir()))"
 DF
-printf 'requests==2.31.0\n' > "$WORK/backend/requirements.txt"
-printf 'print("hello ")\n' > "$WORK/backend/app/main.py"
+printf 'requests==2.31.0\n# %s\n' "$TOKEN" > "$WORK/backend/requirements.txt"
+printf 'print("hello %s")\n' "$TOKEN" > "$WORK/backend/app/main.py"
 cat > "$WORK/worker/Dockerfile" <<DF
 FROM dockyard-local/python:3.11-slim
 COPY worker.py /w/
 RUN python3 /w/worker.py && echo "worker $TOKEN"
 DF
-printf 'print("worker ready ")\n' > "$WORK/worker/worker.py"
+printf 'print("worker ready %s")\n' "$TOKEN" > "$WORK/worker/worker.py"
 
 cap() { # name, then the command
   local name="$1"; shift
@@ -57,7 +57,7 @@ cap() { # name, then the command
 
 cap compose_cold docker compose -p "$PROJ" build
 cap compose_cached docker compose -p "$PROJ" build
-printf 'print("hello, edited ")\nprint("one more line")\n' > "$WORK/backend/app/main.py"
+printf 'print("hello, edited %s")\nprint("one more line")\n' "$TOKEN" > "$WORK/backend/app/main.py"
 cap compose_code_edit docker compose -p "$PROJ" build
 
 cat >> "$WORK/backend/Dockerfile" <<DF
