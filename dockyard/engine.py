@@ -113,7 +113,7 @@ def translate(exc: BaseException, *, settings: Settings | None = None) -> Dockya
 @contextlib.contextmanager
 def docker_errors(settings: Settings | None = None) -> Iterator[None]:
     """Translate Docker failures raised inside the block (not KeyboardInterrupt)."""
-    from python_on_whales.exceptions import ClientNotFoundError, DockerException
+    from python_on_whales import ClientNotFoundError, DockerException
 
     try:
         yield
