@@ -35,10 +35,10 @@ def connect_with_retry(
                 log.error("database %s unreachable, giving up: %s", settings.safe_target, exc)
                 raise
             wait = min(delay * random.uniform(0.8, 1.2), remaining)
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             log.warning(
                 "database %s not ready (attempt %d): %s; retrying in %.1fs",
-                settings.safe_target, attempt, str(exc).strip().splitlines()[0] if str(exc) else exc,
-                wait,
+                settings.safe_target, attempt, reason, wait,
             )
             sleep(wait)
             delay = min(delay * 2, 5.0)
@@ -54,8 +54,10 @@ def make_pool(settings: Settings) -> ConnectionPool:
         max_size=settings.pool_max_size,
         kwargs={"autocommit": True},
         check=ConnectionPool.check_connection,
-        # Keep trying to refill the pool for as long as the app lives.
-        reconnect_timeout=24 * 3600,
+        # A background reconnect backs off 1, 2, 4, 8, 16 s and then gives up; the next request
+        # (the healthcheck polls every few seconds) starts a fresh attempt, so an outage of any
+        # length is survived without ever waiting minutes between attempts.
+        reconnect_timeout=30.0,
         timeout=settings.request_timeout,
         open=False,
         name="dockyard",
