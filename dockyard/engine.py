@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from dockyard.errors import (
     DaemonUnreachable,
     DockerNotFound,
     DockyardError,
+    ImageNotFound,
     UnknownService,
 )
 from dockyard.settings import Settings
@@ -65,8 +67,15 @@ def translate(exc: BaseException, *, settings: Settings | None = None) -> Dockya
         or "error during connect" in lowered
         or "is the docker daemon running" in lowered
     ):
-        host = os.environ.get("DOCKER_HOST", "the default socket")
+        at = re.search(r'daemon at (\S+?)\.? Is the|Get "(\w+://[^/"]+)', stderr)
+        where = next((g for g in at.groups() if g), None) if at else None
+        host = os.environ.get("DOCKER_HOST") or where or "the default socket"
         return DaemonUnreachable(f"no Docker engine answers at {host}", _DAEMON_HINT)
+    if "no such image" in lowered:
+        return ImageNotFound(
+            f"image not found: {last_line(stderr).split(': ', 1)[-1]}",
+            "check the name with `docker image ls`, or build it with `inv build-fast`",
+        )
     if "no such service" in lowered:
         return UnknownService(
             last_line(stderr), "run `inv ps` or check the compose file's services"
@@ -92,8 +101,9 @@ def translate(exc: BaseException, *, settings: Settings | None = None) -> Dockya
             "set COMPOSE_FILE, or run from the project directory",
         )
     if "port is already allocated" in lowered or "address already in use" in lowered:
+        port = re.search(r"(?:listen tcp\d?|Bind for) (\S+?):? (?:bind|failed)", stderr)
         return CommandFailed(
-            f"a port is already taken: {last_line(stderr)}",
+            f"port {port.group(1)} is already in use" if port else "a port is already in use",
             "stop what uses the port, or change the published port in .env",
             command=command,
             return_code=code,

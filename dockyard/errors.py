@@ -47,6 +47,12 @@ class UnknownService(DockyardError):
     exit_code = 2
 
 
+class ImageNotFound(DockyardError):
+    """An image name or id the engine does not have."""
+
+    exit_code = 2
+
+
 class BuildFailed(DockyardError):
     """A build step failed; `detail` carries the step's last log lines."""
 

@@ -1,0 +1,148 @@
+"""dockyard tasks: `inv --list` shows them. Each task reads flags, calls dockyard, renders.
+
+Heavy imports (python-on-whales, pydantic, rich) happen inside the tasks, so listing is fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from invoke import Collection, Context, Exit, task
+
+from dockyard.errors import DockyardError, Interrupted
+
+ROOT = Path(__file__).resolve().parent
+
+
+@contextlib.contextmanager
+def boundary() -> Iterator[None]:
+    """Expected failures end as one line with a hint and a non-zero exit, never a traceback."""
+    from dockyard import render
+
+    try:
+        yield
+    except DockyardError as err:
+        render.error(render.make_console(stderr=True), err)
+        raise Exit(code=err.exit_code) from None
+    except KeyboardInterrupt:
+        err = Interrupted("interrupted", "run the task again when ready")
+        render.error(render.make_console(stderr=True), err)
+        raise Exit(code=err.exit_code) from None
+
+
+def _engine(**overrides: Any) -> Any:
+    """Settings (flags > environment > .env > defaults) and the Engine built from them."""
+    from dockyard import render
+    from dockyard.engine import Engine
+    from dockyard.settings import load_settings
+
+    settings = load_settings(ROOT, overrides=overrides)
+    console = render.make_console(stderr=True)
+    for message in settings.warnings:
+        render.warning(console, message)
+    return Engine(settings)
+
+
+@task(
+    help={
+        "build": "rebuild the images first, with build-fast's progress (default: only if missing)",
+        "timeout": "seconds to wait for every service to be healthy (default: 180)",
+    }
+)
+def up(c: Context, build: bool | None = None, timeout: int = 0) -> None:
+    """Start the backend and its dependencies detached; wait until healthy."""
+    from dockyard import render, stack
+
+    with boundary():
+        engine = _engine(wait_timeout=timeout or None)
+        out = render.make_console()
+        services = stack.services_to_start(engine)
+        if build is None:
+            to_build = stack.missing_images(engine, services)
+        else:
+            to_build = engine.buildable_services() if build else []
+        if to_build:
+            _build_and_report(engine, to_build, out)
+        out.print(f"starting [name]{render.escape(engine.project_name)}[/name] ...")
+        result = stack.up(
+            engine,
+            services,
+            timeout=engine.settings.wait_timeout,
+            on_output=lambda line: out.print(render.escape(line), style="muted"),
+        )
+        render.print_endpoints(out, result.endpoints, result.seconds)
+
+
+@task(
+    help={
+        "volumes": "also remove the project's named volumes (the database!); needs --yes",
+        "yes": "confirm --volumes without asking",
+    }
+)
+def down(c: Context, volumes: bool = False, yes: bool = False) -> None:
+    """Stop and remove the containers; named volumes survive unless --volumes --yes."""
+    from dockyard import render, stack
+    from dockyard.errors import SettingsError
+
+    with boundary():
+        engine = _engine()
+        out = render.make_console()
+        if volumes:
+            doomed = engine.volumes()
+            if doomed and not yes:
+                names = ", ".join(doomed)
+                if not sys.stdin.isatty():
+                    raise SettingsError(
+                        f"--volumes would delete {names}", "add --yes to confirm"
+                    )
+                from rich.prompt import Confirm
+
+                if not Confirm.ask(f"Delete volumes {names}?", console=out, default=False):
+                    raise SettingsError("nothing removed", "add --yes to skip the question")
+        removed = stack.down(engine, volumes=volumes)
+        out.print(f"stopped [name]{render.escape(engine.project_name)}[/name]")
+        if removed:
+            out.print(f"removed volumes: {render.escape(', '.join(removed))}")
+        elif not volumes:
+            out.print("[muted]named volumes kept (use --volumes --yes to delete them)[/muted]")
+
+
+@task
+def ps(c: Context) -> None:
+    """Show the project's containers, their state and health."""
+    from dockyard import render
+
+    with boundary():
+        engine = _engine()
+        render.print_services(render.make_console(), engine.ps())
+
+
+@task(
+    help={
+        "service": "only this service (default: all)",
+        "follow": "keep printing new lines until Ctrl-C",
+        "tail": "lines from the end of each log (default: 100)",
+    }
+)
+def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -> None:
+    """Print the logs of the project's services."""
+    from dockyard import render
+
+    with boundary():
+        engine = _engine()
+        if service:
+            engine.require_services([service])
+        out = render.make_console()
+        if not follow:
+            out.print(render.escape(engine.logs(service or None, tail=tail)), soft_wrap=True)
+            return
+        with contextlib.suppress(KeyboardInterrupt):
+            for _source, raw in engine.follow_logs(service or None):
+                out.print(render.escape(raw.decode("utf-8", "replace").rstrip()), soft_wrap=True)
+
+
+ns = Collection(up, down, ps, logs)

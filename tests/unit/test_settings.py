@@ -1,0 +1,106 @@
+"""Settings precedence: flags > environment > .env > defaults; COMPOSE_* choose the project."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dockyard.errors import SettingsError
+from dockyard.settings import SETTINGS, load_settings, split_compose_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_env(tmp_path: Path, text: str) -> Path:
+    env = tmp_path / ".env"
+    env.write_text(text, encoding="utf-8")
+    return env
+
+
+def test_defaults_without_env_file(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={})
+    assert settings.compose_files == ((tmp_path / "docker-compose.yml").resolve(),)
+    assert settings.project_name is None
+    assert settings.profiles == ()
+    assert settings.wait_timeout == 180
+    assert settings.state_dir == tmp_path.resolve() / ".dockyard"
+    assert settings.warnings == ()
+
+
+def test_env_file_then_environment_then_flags(tmp_path: Path) -> None:
+    write_env(tmp_path, "DOCKYARD_WAIT_TIMEOUT=30\nCOMPOSE_PROJECT_NAME=from-file\n")
+    from_file = load_settings(tmp_path, environ={})
+    assert (from_file.wait_timeout, from_file.project_name) == (30, "from-file")
+
+    environ = {"DOCKYARD_WAIT_TIMEOUT": "45", "COMPOSE_PROJECT_NAME": "from-env"}
+    from_env = load_settings(tmp_path, environ=environ)
+    assert (from_env.wait_timeout, from_env.project_name) == (45, "from-env")
+
+    from_flag = load_settings(tmp_path, environ=environ, overrides={"wait_timeout": 5})
+    assert from_flag.wait_timeout == 5
+    # A flag that was not given (None) does not hide the environment.
+    assert load_settings(tmp_path, environ=environ, overrides={"wait_timeout": None}).wait_timeout == 45
+
+
+def test_compose_file_list_from_env_file_is_relative_to_it(tmp_path: Path) -> None:
+    sep = os.pathsep
+    write_env(tmp_path, f"COMPOSE_FILE=a.yml{sep}sub/b.yml\nCOMPOSE_PROFILES=extra, debug\n")
+    settings = load_settings(tmp_path, environ={})
+    assert settings.compose_files == (
+        (tmp_path / "a.yml").resolve(),
+        (tmp_path / "sub" / "b.yml").resolve(),
+    )
+    assert settings.profiles == ("extra", "debug")
+
+
+def test_compose_file_from_environment_is_relative_to_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(tmp_path, environ={"COMPOSE_FILE": "compose.yml"})
+    assert settings.compose_files == ((elsewhere / "compose.yml").resolve(),)
+
+
+def test_windows_separator_splits_on_semicolon() -> None:
+    # Windows paths contain ':' after the drive letter: only ';' separates there.
+    assert split_compose_file(r"C:\proj\a.yml;C:\proj\b.yml", ";") == [
+        r"C:\proj\a.yml",
+        r"C:\proj\b.yml",
+    ]
+    assert split_compose_file("a.yml:b.yml", ":") == ["a.yml", "b.yml"]
+
+
+def test_explicit_path_separator_setting(tmp_path: Path) -> None:
+    environ = {"COMPOSE_FILE": "a.yml;b.yml", "COMPOSE_PATH_SEPARATOR": ";"}
+    settings = load_settings(tmp_path, environ=environ)
+    assert [p.name for p in settings.compose_files] == ["a.yml", "b.yml"]
+
+
+def test_unparsable_env_line_is_reported_with_its_number(tmp_path: Path) -> None:
+    write_env(tmp_path, "A=1\nthis line is malformed\nDOCKYARD_WAIT_TIMEOUT=7\n")
+    settings = load_settings(tmp_path, environ={})
+    assert settings.wait_timeout == 7
+    assert settings.warnings == (".env: line 2 could not be parsed and was ignored",)
+
+
+def test_bad_number_is_a_settings_error(tmp_path: Path) -> None:
+    write_env(tmp_path, "DOCKYARD_WAIT_TIMEOUT=soon\n")
+    with pytest.raises(SettingsError, match="DOCKYARD_WAIT_TIMEOUT must be a whole number"):
+        load_settings(tmp_path, environ={})
+
+
+def test_quoted_values_keep_their_spaces(tmp_path: Path) -> None:
+    write_env(tmp_path, 'COMPOSE_PROJECT_NAME="my project"  # inline comment\n')
+    assert load_settings(tmp_path, environ={}).project_name == "my project"
+
+
+def test_env_example_documents_every_setting() -> None:
+    example = (REPO / ".env.example").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for spec in SETTINGS:
+        assert spec.name in example, f".env.example does not document {spec.name}"
+        assert spec.name in readme, f"README.md does not document {spec.name}"
