@@ -122,6 +122,7 @@ def ps(c: Context) -> None:
 
 
 @task(
+    positional=["service"],
     help={
         "service": "only this service (default: all)",
         "follow": "keep printing new lines until Ctrl-C",
