@@ -171,10 +171,10 @@ def oci_archive(
 ) -> bytes:
     """The OCI layout: blobs/sha256/* (shuffled, some gzip), then index.json and oci-layout."""
     blob_map: dict[str, bytes] = dict(blobs or {})
-    descriptors = []
-    compat = []
+    descriptors: list[dict[str, Any]] = []
+    compat: list[dict[str, Any]] = []
     for image in images:
-        layer_descriptors = []
+        layer_descriptors: list[dict[str, Any]] = []
         for index, layer in enumerate(image.layers):
             blob = gzip.compress(layer, mtime=0) if index in gzip_layers else layer
             media = "application/vnd.oci.image.layer.v1.tar" + (
@@ -219,12 +219,12 @@ def oci_archive(
         ("blobs/sha256/" + digest[7:], blob) for digest, blob in blob_map.items()
     ]
     random.Random(seed).shuffle(members)
-    index = {
+    index_doc: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": descriptors,
     }
-    members.append(("index.json", json.dumps(index).encode()))
+    members.append(("index.json", json.dumps(index_doc).encode()))
     members.append(("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'))
     if compat_manifest:
         members.append(("manifest.json", json.dumps(compat).encode()))
