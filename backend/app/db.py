@@ -38,7 +38,10 @@ def connect_with_retry(
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             log.warning(
                 "database %s not ready (attempt %d): %s; retrying in %.1fs",
-                settings.safe_target, attempt, reason, wait,
+                settings.safe_target,
+                attempt,
+                reason,
+                wait,
             )
             sleep(wait)
             delay = min(delay * 2, 5.0)

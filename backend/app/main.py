@@ -52,7 +52,8 @@ SEARCH_SQL = """
 SELECT a.id, a.title, a.tags,
        ts_rank(a.search, q) AS rank,
        ts_headline('english', a.body, q,
-                   'StartSel=<b>, StopSel=</b>, MaxWords=35, MinWords=15, MaxFragments=2') AS snippet
+                   'StartSel=<b>, StopSel=</b>, MaxWords=35, MinWords=15, MaxFragments=2')
+           AS snippet
 FROM articles AS a, websearch_to_tsquery('english', %(q)s) AS q
 WHERE a.search @@ q
   AND (%(tag)s::text IS NULL OR a.tags @> ARRAY[%(tag)s::text])
