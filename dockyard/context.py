@@ -34,7 +34,7 @@ import re
 import shlex
 import stat
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,6 +203,18 @@ class _Pattern:
         assert self.regex is not None
         return self.regex.match(path) is not None
 
+    def tester(self) -> Callable[[str], object]:
+        """`match` as one fast callable (truthy when the path matches), for the walk."""
+        if self.kind == "exact":
+            return self.cleaned.__eq__
+        if self.kind == "prefix":
+            prefix = self.cleaned[:-2]
+            return lambda path: path.startswith(prefix)
+        if self.kind == "suffix":
+            return self.match
+        assert self.regex is not None
+        return self.regex.match
+
     def without_trailing_glob(self) -> str:
         text = self.cleaned
         for tail in ("/**", "/*"):
@@ -234,6 +246,7 @@ class DockerIgnore:
             ("!" if p.exclusion else "") + p.cleaned for p in self._patterns
         )
         self.has_exceptions = any(p.exclusion for p in self._patterns)
+        self._tests = [(p.exclusion, p.tester()) for p in self._patterns]
         self._exception_prefixes = [
             p.without_trailing_glob() + "/" for p in self._patterns if p.exclusion
         ]
@@ -280,22 +293,23 @@ class DockerIgnore:
         """`MatchesUsingParentResults`, as fsutil's walk calls it (parent results per pattern)."""
         matched = False
         info: list[bool] = []
-        for i, pattern in enumerate(self._patterns):
-            hit = bool(parent[i]) if parent else False
+        append = info.append
+        for i, (exclusion, test) in enumerate(self._tests):
+            hit = parent[i] if parent else False
             if not hit:
-                if pattern.exclusion != matched:
-                    info.append(False)
+                if exclusion != matched:
+                    append(False)
                     continue
-                hit = pattern.match(path)
+                hit = bool(test(path))
                 if not hit and not parent and "/" in path:
                     parents = path.split("/")[:-1]
                     for j in range(len(parents)):
-                        if pattern.match("/".join(parents[: j + 1])):
+                        if test("/".join(parents[: j + 1])):
                             hit = True
                             break
-            info.append(hit)
+            append(hit)
             if hit:
-                matched = not pattern.exclusion
+                matched = not exclusion
         return matched, tuple(info)
 
     def can_skip_dir(self, path: str) -> bool:
@@ -430,17 +444,17 @@ class FingerprintCache:
             if isinstance(roots, dict):
                 self._roots = {str(k): v for k, v in roots.items() if isinstance(v, dict)}
 
-    def lookup(self, root: str, rel: str, size: int, mtime_ns: int) -> FileEntry | None:
+    def lookup(
+        self, root: str, rel: str, size: int, mtime_ns: int
+    ) -> tuple[str, int | None] | None:
+        """(sha256, lines) remembered for this file if its size and mtime are unchanged."""
         raw = self._roots.get(root, {}).get(rel)
-        if raw is None:
+        if raw is None or raw[:2] != [size, mtime_ns] or len(raw) < 6 or raw[5] is not None:
             return None
-        try:
-            entry = FileEntry.from_list(raw)
-        except (TypeError, ValueError):
+        sha, lines = raw[2], raw[4]
+        if not isinstance(sha, str) or not (lines is None or isinstance(lines, int)):
             return None
-        if entry.size != size or entry.mtime_ns != mtime_ns:
-            return None
-        return entry
+        return sha, lines
 
     def replace(self, root: str, entries: Mapping[str, FileEntry], *, started_ns: int) -> None:
         fresh = {
@@ -520,8 +534,8 @@ def fingerprint_context(
         if not stat.S_ISREG(st.st_mode):
             continue
         known = cache.lookup(root, rel, st.st_size, st.st_mtime_ns) if cache else None
-        if known is not None and known.link is None:
-            files[rel] = FileEntry(st.st_size, st.st_mtime_ns, known.sha256, mode, known.lines)
+        if known is not None:
+            files[rel] = FileEntry(st.st_size, st.st_mtime_ns, known[0], mode, known[1])
             continue
         try:
             sha, lines = _hash_file(entry.path)
