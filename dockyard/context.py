@@ -128,13 +128,23 @@ def read_dockerignore(context_dir: Path, dockerfile: Path | None = None) -> list
 class _Pattern:
     """One compiled pattern, as `moby/patternmatcher.Pattern.compile` does it."""
 
-    __slots__ = ("cleaned", "exclusion", "kind", "regex")
+    __slots__ = ("cleaned", "depth", "exclusion", "kind", "literal", "regex")
 
     def __init__(self, cleaned: str, exclusion: bool) -> None:
         self.cleaned = cleaned
         self.exclusion = exclusion
         self.regex: re.Pattern[str] | None = None
         self.kind = self._compile()
+        # For skipping patterns that cannot match below a directory (a speed-up only):
+        # every path it matches starts with `literal` and, without `**`, has `depth` parts.
+        self.literal = re.split(r"[*?\[\]\\]", cleaned, maxsplit=1)[0]
+        self.depth = None if "**" in cleaned else cleaned.count("/") + 1
+
+    def can_match_in(self, dir_slash: str, depth: int) -> bool:
+        """Whether a path of `depth` parts directly in `dir_slash` ("" = root) can match."""
+        if self.depth is not None and self.depth != depth:
+            return False
+        return self.literal.startswith(dir_slash) or dir_slash.startswith(self.literal)
 
     def _compile(self) -> str:
         pattern = self.cleaned
@@ -289,15 +299,26 @@ class DockerIgnore:
     def included(self, path: str) -> bool:
         return not self.excluded(path)
 
-    def match_using_parent(self, path: str, parent: ParentInfo | None) -> tuple[bool, ParentInfo]:
-        """`MatchesUsingParentResults`, as fsutil's walk calls it (parent results per pattern)."""
+    def live_patterns(self, dir_slash: str) -> tuple[bool, ...]:
+        """Per pattern: can it match an entry directly inside this directory?"""
+        depth = dir_slash.count("/") + 1
+        return tuple(p.can_match_in(dir_slash, depth) for p in self._patterns)
+
+    def match_using_parent(
+        self, path: str, parent: ParentInfo | None, live: tuple[bool, ...] | None = None
+    ) -> tuple[bool, ParentInfo]:
+        """`MatchesUsingParentResults`, as fsutil's walk calls it (parent results per pattern).
+
+        `live` (from `live_patterns` of the path's directory) lets it skip patterns that
+        cannot match there; the result is the same without it.
+        """
         matched = False
         info: list[bool] = []
         append = info.append
         for i, (exclusion, test) in enumerate(self._tests):
             hit = parent[i] if parent else False
             if not hit:
-                if exclusion != matched:
+                if exclusion != matched or (live is not None and not live[i]):
                     append(False)
                     continue
                 hit = bool(test(path))
@@ -334,6 +355,7 @@ def _walk(root: str, ignore: DockerIgnore) -> Iterator[tuple[str, os.DirEntry[st
         except (FileNotFoundError, NotADirectoryError, PermissionError):
             continue
         subdirs: list[tuple[str, str, ParentInfo | None]] = []
+        live = ignore.live_patterns(prefix) if use_ignore else None
         for entry in entries:
             rel = prefix + entry.name
             try:
@@ -341,7 +363,7 @@ def _walk(root: str, ignore: DockerIgnore) -> Iterator[tuple[str, os.DirEntry[st
             except OSError:
                 continue
             if use_ignore:
-                excluded, info = ignore.match_using_parent(rel, parent)
+                excluded, info = ignore.match_using_parent(rel, parent, live)
                 if excluded:
                     if is_dir and not ignore.can_skip_dir(rel):
                         subdirs.append((entry.path, rel + "/", info))

@@ -341,3 +341,27 @@ def test_step_records_round_trip() -> None:
     record = StepRecord(None, "COPY . .", False)
     assert StepRecord.from_dict(record.to_dict()) == record
     assert record.key == "COPY . ."
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        ["docs/**", "!docs/keep.md"],
+        ["**/__pycache__", "*.log", "!logs/keep.log"],
+        ["sub/*/x", "[a-c].txt", "temp?"],
+        ["*", "!src", "!docs/*.md"],
+        ["**", "!pkg/**/*.py"],
+        ["dir", "!dir/keep", "a\\*b"],
+    ],
+)
+def test_walk_agrees_with_the_single_path_matcher(tmp_path: Path, patterns: list[str]) -> None:
+    """The walk skips patterns that cannot match below a directory; same answer as `excluded`."""
+    tree = [
+        "a.txt", "b.txt", "d.txt", "a*b", "temp1", "temp12", "app.log", "logs/keep.log",
+        "logs/x.log", "docs/keep.md", "docs/a.md", "docs/sub/keep.md", "sub/one/x",
+        "sub/one/deep/x", "src/main.py", "pkg/a.py", "pkg/sub/b.py", "pkg/sub/b.pyc",
+        "pkg/__pycache__/a.pyc", "dir/keep", "dir/drop", "dir/nested/keep",
+    ]  # fmt: skip
+    write(tmp_path, dict.fromkeys(tree, "x\n"))
+    ignore = DockerIgnore(patterns)
+    assert context_files(tmp_path, patterns) == sorted(p for p in tree if ignore.included(p))
