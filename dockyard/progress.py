@@ -444,6 +444,17 @@ class _Vertex:
 
 
 @dataclass
+class _Source:
+    """One input pipe: its incremental UTF-8 decoder and not yet parsed text."""
+
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
+    )
+    buffer: str = ""
+    stalled: bool = False
+
+
+@dataclass
 class _LogBuffer:
     lines: deque[str]
     partial: dict[int, bytes] = field(default_factory=dict)
@@ -468,8 +479,7 @@ class RawJsonStream:
         self._default_service = default_service
         self._max_log_lines = max_log_lines
         self._decoder = json.JSONDecoder()
-        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
+        self._sources: dict[str, _Source] = {}
         self._vertices: dict[tuple[str, str], _Vertex] = {}
         self._by_digest: dict[str, list[_Vertex]] = {}
         self._logs: dict[str, _LogBuffer] = {}
@@ -477,26 +487,34 @@ class RawJsonStream:
         self._warnings: list[tuple[str | None, str]] = []
         self._messages = 0
         self._closed = False
-        self._stalled = False
 
     # -- input -------------------------------------------------------------------------------
 
-    def feed(self, chunk: bytes | str) -> list[Event]:
-        """Add the next piece of the stream (any split: bytes, lines, or whole output)."""
+    def feed(self, chunk: bytes | str, source: str = "stdout") -> list[Event]:
+        """Add the next piece of the stream (any split: bytes, lines, or whole output).
+
+        `source` keeps interleaved pipes apart (python-on-whales' `stream_logs=True` yields
+        `(source, line)` pairs): each source is buffered and decoded on its own.
+        """
         if self._closed:
             raise ValueError("feed() after close()")
-        text = self._utf8.decode(chunk) if isinstance(chunk, bytes) else chunk
-        self._buffer += text
-        if self._stalled and "}" not in text and "{" not in text:
+        src = self._sources.get(source)
+        if src is None:
+            src = self._sources[source] = _Source()
+        text = src.decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
+        src.buffer += text
+        if src.stalled and "}" not in text and "{" not in text:
             return []  # still inside the same unfinished object: no need to decode again
-        return self._drain(final=False)
+        return self._drain(src, final=False)
 
     def close(self) -> list[Event]:
         """End of stream: parse what is left, flush partial log lines."""
         if self._closed:
             return []
-        self._buffer += self._utf8.decode(b"", final=True)
-        events = self._drain(final=True)
+        events: list[Event] = []
+        for src in self._sources.values():
+            src.buffer += src.decoder.decode(b"", final=True)
+            events.extend(self._drain(src, final=True))
         for digest, buf in self._logs.items():
             for stream, rest in sorted(buf.partial.items()):
                 if rest:
@@ -589,12 +607,12 @@ class RawJsonStream:
                 return line.strip()
         return f"build did not finish (exit code {returncode})"
 
-    def _drain(self, *, final: bool) -> list[Event]:
+    def _drain(self, src: _Source, *, final: bool) -> list[Event]:
         events: list[Event] = []
-        buf = self._buffer
+        buf = src.buffer
         pos = 0
         size = len(buf)
-        self._stalled = False
+        src.stalled = False
         while pos < size:
             ch = buf[pos]
             if ch in " \t\r\n":
@@ -608,7 +626,7 @@ class RawJsonStream:
                     # at column 0 (indented and one-line formats alike): when another one
                     # follows, or the stream ended, this line was text.
                     if not final and not _next_object_follows(buf, pos):
-                        self._stalled = True
+                        src.stalled = True
                         break
                     pos = self._take_text_line(buf, pos, events)
                     continue
@@ -623,7 +641,7 @@ class RawJsonStream:
             if newline < 0 and not final:
                 break
             pos = self._take_text_line(buf, pos, events)
-        self._buffer = buf[pos:]
+        src.buffer = buf[pos:]
         return events
 
     def _take_text_line(self, buf: str, pos: int, events: list[Event]) -> int:

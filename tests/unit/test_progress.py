@@ -466,3 +466,21 @@ def test_feed_after_close_is_an_error() -> None:
     parser.close()
     with pytest.raises(ValueError, match="after close"):
         parser.feed(b"{}")
+
+
+def test_interleaved_stdout_and_stderr_like_python_on_whales() -> None:
+    """`compose.build(stream_logs=True)` yields (source, line) pairs from both pipes."""
+    stdout = capture("compose_fail.out").splitlines(keepends=True)
+    stderr = (DATA / "compose_fail.err").read_bytes()
+    parser = RawJsonStream()
+    half = len(stdout) // 2
+    for line in stdout[:half]:
+        parser.feed(line, "stdout")
+    parser.feed(stderr, "stderr")  # lands in the middle of an indented JSON object
+    for line in stdout[half:]:
+        parser.feed(line, "stdout")
+    parser.close()
+    assert parser.plain_text == [stderr.decode().strip()]
+    expected = reports("compose_fail.out")
+    got = parser.reports(17)
+    assert {k: v.to_dict() for k, v in got.items()} == summary(expected)
