@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -149,7 +150,9 @@ def build(context: Path, dockerfile: Path, out: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, set[str]]]:
+def engine(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, tuple[Path, set[str]]]]:
     """Build every case once (in parallel): case -> (context dir, files that arrived)."""
     base = tmp_path_factory.mktemp("dockerignore")
     dockerfile = base / "df" / "Dockerfile"

@@ -44,7 +44,8 @@ def reports(name: str) -> dict[str, BuildReport]:
 def json_objects(data: bytes) -> list[object]:
     text = data.decode("utf-8")
     decoder = json.JSONDecoder()
-    pos, out = 0, []
+    pos = 0
+    out: list[object] = []
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
@@ -169,7 +170,9 @@ def test_every_timestamp_in_the_captures_parses() -> None:
         ),
     ],
 )
-def test_parse_vertex_name(name: str, services: tuple[str, ...], expected: tuple[object]) -> None:
+def test_parse_vertex_name(
+    name: str, services: tuple[str, ...], expected: tuple[object, ...]
+) -> None:
     parsed = parse_vertex_name(name, services)
     assert (
         parsed.service,
