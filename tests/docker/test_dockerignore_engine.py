@@ -212,3 +212,18 @@ def test_dockerfile_specific_ignore_file_wins(tmp_path: Path) -> None:
     assert patterns == ["docs", "*.log"]
     assert set(context_files(context, patterns)) == sent
     assert "a.py" in sent and "docs/keep.md" not in sent
+
+
+BACKEND = Path(__file__).resolve().parents[2] / "backend"
+
+
+@pytest.mark.skipif(not (BACKEND / ".dockerignore").is_file(), reason="no backend/.dockerignore")
+def test_the_projects_backend_context(tmp_path: Path) -> None:
+    """The project's own backend context: the fingerprint holds exactly what Docker sends."""
+    dockerfile = tmp_path / "df" / "Dockerfile"
+    dockerfile.parent.mkdir()
+    dockerfile.write_text("FROM scratch\nCOPY . /\n", encoding="utf-8")
+    sent = build(BACKEND, dockerfile, tmp_path / "out")
+    assert set(fingerprint_context(BACKEND).files) == sent
+    assert "requirements.txt" in sent
+    assert not any(p.startswith(("tests/", ".mypy_cache/")) or "__pycache__" in p for p in sent)
