@@ -37,7 +37,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dockyard.progress import BuildReport
 
 __all__ = [
     "ContextFingerprint",
@@ -54,6 +57,7 @@ __all__ = [
     "go_clean",
     "parse_dockerignore",
     "read_dockerignore",
+    "records_from_report",
     "step_key",
 ]
 
@@ -646,6 +650,11 @@ class StepRecord:
             instruction=str(data.get("instruction", "")),
             cached=bool(data.get("cached", False)),
         )
+
+
+def records_from_report(report: BuildReport) -> list[StepRecord]:
+    """A service's Dockerfile steps (in build order) as StepRecords for the ledger."""
+    return [StepRecord(s.stage, s.instruction, s.cached) for s in report.dockerfile_steps]
 
 
 def step_key(stage: str | None, instruction: str) -> str:

@@ -26,6 +26,7 @@ from dockyard.context import (
     go_clean,
     parse_dockerignore,
     read_dockerignore,
+    records_from_report,
     step_key,
 )
 from dockyard.progress import reports_from_stream
@@ -247,7 +248,7 @@ def test_explain_misses_on_the_captured_code_edit() -> None:
 
     def records(name: str) -> list[StepRecord]:
         report = reports_from_stream((RAWJSON / name).read_bytes(), returncode=0)["backend"]
-        return [StepRecord(s.stage, s.instruction, s.cached) for s in report.dockerfile_steps]
+        return records_from_report(report)
 
     previous, current = records("compose_cached.out"), records("compose_code_edit.out")
     old = fingerprint({"requirements.txt": ("r1", 2), "app/main.py": ("m1", 1)})
