@@ -270,6 +270,34 @@ def test_backend_runs_as_non_root(stack: Stack) -> None:
     assert int(result.stdout.strip()) != 0
 
 
+def _started_at(container: str) -> str:
+    return subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.StartedAt}}", container],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
+
+
+def test_backend_survives_a_postgres_restart(stack: Stack, article_ids: list[int]) -> None:
+    """The pool drops dead connections and reconnects; the app process is not restarted."""
+    backend = f"{stack.project}-backend-1"
+    before = _started_at(backend)
+    stack.compose("restart", "postgres")
+    deadline = time.monotonic() + 60
+    status = 0
+    while time.monotonic() < deadline:
+        status, _ = stack.request("GET", f"/articles/{article_ids[0]}")
+        if status == 200:
+            break
+        assert status == 503, f"unexpected status {status} while PostgreSQL restarts"
+        time.sleep(0.5)
+    assert status == 200, "backend did not recover after PostgreSQL restarted"
+    assert stack.request("GET", "/health")[0] == 200
+    assert _started_at(backend) == before, "the backend container was restarted"
+
+
 def test_sigterm_reaches_uvicorn(stack: Stack) -> None:
     """`stop` ends uvicorn cleanly on SIGTERM (exit 0, well before Docker's 10 s SIGKILL)."""
     started = time.monotonic()
