@@ -27,12 +27,14 @@ Nothing here imports python-on-whales or rich: this is pure analysis plus a file
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shlex
 import stat
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -450,25 +452,32 @@ class ContextFingerprint:
 class FingerprintCache:
     """(size, mtime_ns) -> hash memo in a JSON file, so a warm run reads no unchanged file.
 
-    One file can serve several contexts (keyed by absolute context path). Entries of files
-    modified within 2 s of a fingerprint are not trusted next time (a write in the same mtime
-    tick could otherwise go unseen, as git's "racy" index entries).
+    One file can serve several contexts (keyed by absolute context path); saving merges with
+    what other processes saved for other contexts meanwhile, and replaces the file atomically.
+    Entries of files modified within 2 s of a fingerprint are not trusted next time (a write in
+    the same mtime tick could otherwise go unseen, as git's "racy" index entries). A missing,
+    unreadable or foreign file is an empty cache.
     """
 
     VERSION = 1
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._roots: dict[str, dict[str, list[Any]]] = {}
-        self._dirty = False
+        self._roots = self._read(path)
+        self._dirty: set[str] = set()
+
+    @classmethod
+    def _read(cls, path: Path) -> dict[str, dict[str, list[Any]]]:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            data = None
-        if isinstance(data, dict) and data.get("version") == self.VERSION:
-            roots = data.get("roots")
-            if isinstance(roots, dict):
-                self._roots = {str(k): v for k, v in roots.items() if isinstance(v, dict)}
+            return {}
+        if not isinstance(data, dict) or data.get("version") != cls.VERSION:
+            return {}
+        roots = data.get("roots")
+        if not isinstance(roots, dict):
+            return {}
+        return {str(k): v for k, v in roots.items() if isinstance(v, dict)}
 
     def lookup(
         self, root: str, rel: str, size: int, mtime_ns: int
@@ -490,17 +499,26 @@ class FingerprintCache:
         }
         if self._roots.get(root) != fresh:
             self._roots[root] = fresh
-            self._dirty = True
+            self._dirty.add(root)
 
     def save(self) -> None:
         if not self._dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        payload = {"version": self.VERSION, "roots": self._roots}
-        tmp.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, self.path)
-        self._dirty = False
+        roots = self._read(self.path)
+        roots.update({root: self._roots[root] for root in self._dirty})
+        payload = json.dumps({"version": self.VERSION, "roots": roots}, separators=(",", ":"))
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(payload)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._roots = roots
+        self._dirty.clear()
 
 
 def _hash_file(path: str) -> tuple[str, int | None]:

@@ -366,3 +366,16 @@ def test_walk_agrees_with_the_single_path_matcher(tmp_path: Path, patterns: list
     write(tmp_path, dict.fromkeys(tree, "x\n"))
     ignore = DockerIgnore(patterns)
     assert context_files(tmp_path, patterns) == sorted(p for p in tree if ignore.included(p))
+
+
+def test_cache_saves_merge_contexts_fingerprinted_by_other_processes(tmp_path: Path) -> None:
+    write(tmp_path / "one", {"a": "1\n"})
+    write(tmp_path / "two", {"b": "2\n"})
+    cache_file = tmp_path / "fp.json"
+    first, second = FingerprintCache(cache_file), FingerprintCache(cache_file)  # both empty
+    fingerprint_context(tmp_path / "one", [], first)
+    fingerprint_context(tmp_path / "two", [], second)  # must not drop "one"
+    reloaded = FingerprintCache(cache_file)
+    assert fingerprint_context(tmp_path / "one", [], reloaded).hashed == 0
+    assert fingerprint_context(tmp_path / "two", [], reloaded).hashed == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("fp.json.")] == []
