@@ -7,7 +7,14 @@ OUT="$(cd "$(dirname "$0")" && pwd)"
 TOKEN="${TOKEN:-$(date +%s)$$}"
 PROJ="dyraw${TOKEN}"
 WORK="$(mktemp -d)"
-trap 'docker image rm -f "$PROJ-backend:cap" "$PROJ-worker:cap" "$PROJ-plain:cap" "$PROJ-plainfail:cap" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+cleanup() {
+  docker image rm -f "$PROJ-backend:cap" "$PROJ-worker:cap" "$PROJ-plain:cap" "$PROJ-plainfail:cap" >/dev/null 2>&1 || true
+  # rebuilt images leave untagged ones behind, labelled with the compose project
+  docker image ls -q --filter dangling=true --filter "label=com.docker.compose.project=$PROJ" \
+    | xargs -r docker image rm >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 mkdir -p "$WORK/backend/app" "$WORK/worker"
 cat > "$WORK/docker-compose.yml" <<YML
