@@ -635,6 +635,31 @@ def test_zstd_layer_fails_with_a_clear_message() -> None:
     assert "zstandard" in caught.value.hint
 
 
+def test_real_containerd_store_save_with_gzip_layers() -> None:
+    """`docker save` of the containerd image store (engine 26.1, captured): index.json -> image
+    index -> platform manifest + attestation manifest (in-toto JSON), gzip layer blobs; the
+    archive itself gzipped for the repo, which the reader accepts too."""
+    with (HISTORY / "containerd-store-gzip.save.tar.gz").open("rb") as stream:
+        result = analyse_archive(stream)
+    assert (result.format, result.image) == ("oci", "dockyard-fixture:gzip")
+    assert [(layer.compression, layer.instruction, layer.size) for layer in result.layers] == [
+        ("gzip", "COPY a1.txt /srv/a.txt", 14),
+        ("gzip", "COPY b.txt /srv/b.txt", 4),
+        ("gzip", "COPY a2.txt /srv/a.txt", 28),
+    ]
+    assert (result.total_bytes, result.wasted_bytes, result.visible_bytes) == (46, 14, 32)
+    assert result.wasteful_paths == (WastedPath("srv/a.txt", 2, 14, 14, False, (0, 2)),)
+
+
+def test_real_containerd_store_save_with_zstd_layers() -> None:
+    with (
+        (HISTORY / "containerd-store-zstd.save.tar.gz").open("rb") as stream,
+        pytest.raises(ArchiveError, match="zstd-compressed layer") as caught,
+    ):
+        analyse_archive(stream)
+    assert "zstandard" in caught.value.hint
+
+
 def test_not_an_archive() -> None:
     with pytest.raises(ArchiveError, match="not a docker save archive"):
         analyse(b"Error response from daemon: No such image")
