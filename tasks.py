@@ -29,9 +29,9 @@ def boundary() -> Iterator[None]:
         render.error(render.make_console(stderr=True), err)
         raise Exit(code=err.exit_code) from None
     except KeyboardInterrupt:
-        err = Interrupted("interrupted", "run the task again when ready")
-        render.error(render.make_console(stderr=True), err)
-        raise Exit(code=err.exit_code) from None
+        stopped = Interrupted("interrupted", "run the task again when ready")
+        render.error(render.make_console(stderr=True), stopped)
+        raise Exit(code=stopped.exit_code) from None
 
 
 def _engine(**overrides: Any) -> Any:
@@ -45,6 +45,47 @@ def _engine(**overrides: Any) -> Any:
     for message in settings.warnings:
         render.warning(console, message)
     return Engine(settings)
+
+
+def _build_and_report(engine: Any, services: list[str], out: Any, **flags: bool) -> Any:
+    """Build with the live view, then print the summary (shared by build-fast, up, timing)."""
+    from dockyard import build, render
+
+    with render.LiveBuild(out, services) as view:
+        outcome = build.run_build(engine, services, on_events=view.on_events, **flags)
+    render.print_build(out, outcome)
+    return outcome
+
+
+@task(
+    iterable=["service"],
+    help={
+        "service": "a service to build (repeatable; default: every service with build:)",
+        "no_cache": "ignore BuildKit's layer cache (cache mounts stay as they are)",
+        "pull": "pull newer versions of the base images first",
+        "json": "print the build report as JSON instead of tables",
+    },
+)
+def build_fast(
+    c: Context,
+    service: list[str] | None = None,
+    no_cache: bool = False,
+    pull: bool = False,
+    json: bool = False,
+) -> None:
+    """Build the services with BuildKit in parallel (cache_from); show steps, cache hits, time."""
+    from dockyard import build, render
+
+    with boundary():
+        engine = _engine()
+        services = build.choose_services(engine, service or [])
+        if json:
+            import json as json_module
+
+            outcome = build.run_build(engine, services, no_cache=no_cache, pull=pull)
+            print(json_module.dumps(outcome.to_dict(), indent=2))
+            return
+        _build_and_report(engine, services, render.make_console(), no_cache=no_cache, pull=pull)
 
 
 @task(
@@ -96,9 +137,7 @@ def down(c: Context, volumes: bool = False, yes: bool = False) -> None:
             if doomed and not yes:
                 names = ", ".join(doomed)
                 if not sys.stdin.isatty():
-                    raise SettingsError(
-                        f"--volumes would delete {names}", "add --yes to confirm"
-                    )
+                    raise SettingsError(f"--volumes would delete {names}", "add --yes to confirm")
                 from rich.prompt import Confirm
 
                 if not Confirm.ask(f"Delete volumes {names}?", console=out, default=False):
@@ -127,7 +166,7 @@ def ps(c: Context) -> None:
         "service": "only this service (default: all)",
         "follow": "keep printing new lines until Ctrl-C",
         "tail": "lines from the end of each log (default: 100)",
-    }
+    },
 )
 def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -> None:
     """Print the logs of the project's services."""
@@ -146,4 +185,4 @@ def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -
                 out.print(render.escape(raw.decode("utf-8", "replace").rstrip()), soft_wrap=True)
 
 
-ns = Collection(up, down, ps, logs)
+ns = Collection(build_fast, up, down, ps, logs)

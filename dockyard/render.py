@@ -11,16 +11,20 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from datetime import datetime, timezone
+from typing import IO, TYPE_CHECKING, Any
 
 from dockyard.errors import DockyardError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from dockyard.build import BuildOutcome
     from dockyard.engine import ServiceState
+    from dockyard.progress import BuildReport, Event, RawJsonStream, Step
     from dockyard.stack import Endpoint
 
 THEME_STYLES = {
@@ -154,3 +158,241 @@ def print_endpoints(console: Console, endpoints: Sequence[Endpoint], elapsed: fl
     console.print(f"[ok]{sym.ok} healthy[/ok] after {seconds(elapsed)}")
     for endpoint in endpoints:
         console.print(f"  [name]{escape(endpoint.service):<12}[/name] {escape(endpoint.url)}")
+
+
+# -- builds -----------------------------------------------------------------------------------
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _delta_seconds(now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return "-"
+    diff = now - before
+    return f"{diff:+.1f}s"
+
+
+def _delta_bytes(now: int | None, before: int | None) -> str:
+    if now is None or before is None:
+        return "-"
+    diff = now - before
+    if diff == 0:
+        return "="
+    return ("+" if diff > 0 else "-") + human_bytes(abs(diff))
+
+
+def _percent(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio * 100:.0f}%"
+
+
+def build_progress_table(reports: Sequence[BuildReport], now: datetime) -> object:
+    """The live view: per service the running step, its elapsed time, done/total, cached."""
+    from rich.table import Table
+
+    table = Table(box=None, show_header=True, header_style="muted", pad_edge=False)
+    table.add_column("service", style="name", no_wrap=True)
+    table.add_column("steps", justify="right", no_wrap=True)
+    table.add_column("cached", justify="right", no_wrap=True)
+    table.add_column("elapsed", justify="right", no_wrap=True)
+    table.add_column("running step", overflow="ellipsis", no_wrap=True)
+    for report in reports:
+        running = [s for s in report.running_steps if s.is_dockerfile_step] or list(
+            report.running_steps
+        )
+        step = running[-1] if running else None
+        if step is not None:
+            current = escape(step_label(step, 70))
+            elapsed = seconds(step.elapsed(now))
+        else:
+            current = "[muted]waiting[/muted]" if report.done_steps == 0 else "[ok]done[/ok]"
+            elapsed = "-"
+        table.add_row(
+            escape(report.service),
+            f"{report.done_steps}/{report.total_steps}",
+            f"[cached]{report.cached_steps}[/cached]",
+            elapsed,
+            current,
+        )
+    return table
+
+
+def step_label(step: Step, width: int = 60) -> str:
+    """`deps 4/5 RUN uv pip install ...` (the service prefix is shown elsewhere)."""
+    if step.index is None:
+        return _short(step.instruction or step.name, width)
+    where = f"{step.stage} " if step.stage else ""
+    return _short(f"{where}{step.index}/{step.total} {step.instruction}", width)
+
+
+def cache_counts(report: BuildReport) -> tuple[int, int]:
+    """(cached, countable) Dockerfile steps, FROM left out as in BuildReport.cache_ratio."""
+    countable = [s for s in report.dockerfile_steps if not s.is_from]
+    return sum(1 for s in countable if s.cached), len(countable)
+
+
+def plain_build_events(console: Console, events: Sequence[Event], printed: set[str]) -> None:
+    """No TTY / NO_COLOR: one line per finished step (`printed` dedupes revised steps)."""
+    from dockyard.progress import StepFinished
+
+    for event in events:
+        if not isinstance(event, StepFinished) or not event.step.is_dockerfile_step:
+            continue
+        step = event.step
+        key = f"{event.service}\0{step.digest}"
+        if key in printed and not step.error:
+            continue
+        printed.add(key)
+        if step.error:
+            outcome = "[fail]ERROR[/fail]"
+        elif step.cached:
+            outcome = "[cached]CACHED[/cached]"
+        else:
+            outcome = seconds(step.seconds)
+        console.print(
+            f"[name]{escape(event.service)}[/name] {escape(step_label(step, 70))}  {outcome}",
+            soft_wrap=True,
+        )
+
+
+class LiveBuild:
+    """A rich Live view fed from the build loop; refreshed from immutable report snapshots.
+
+    The refresh thread only reads `self._snapshot` (a tuple of frozen BuildReports) that the
+    build loop replaces, so the parser is never read while it is being fed.
+    """
+
+    def __init__(self, console: Console, services: Sequence[str]) -> None:
+        self.console = console
+        self.services = list(services)
+        self.live_mode = console.is_terminal and not console.no_color
+        self._snapshot: tuple[BuildReport, ...] = ()
+        self._last = 0.0
+        self._printed: set[str] = set()
+        self._live: Any = None
+
+    def __enter__(self) -> LiveBuild:
+        if self.live_mode:
+            from rich.live import Live
+
+            self._live = Live(
+                get_renderable=self._renderable,
+                console=self.console,
+                refresh_per_second=4,
+                transient=True,
+            )
+            self._live.__enter__()
+        else:
+            names = ", ".join(self.services)
+            self.console.print(f"building {escape(names)} ...")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+
+    def _renderable(self) -> Any:
+        from rich.text import Text
+
+        if not self._snapshot:
+            return Text("starting build ...", style="muted")
+        return build_progress_table(self._snapshot, datetime.now(timezone.utc))
+
+    def on_events(self, events: list[Event], stream: RawJsonStream) -> None:
+        if not self.live_mode:
+            plain_build_events(self.console, events, self._printed)
+            return
+        now = time.monotonic()
+        if now - self._last >= 0.1 or not events:
+            self._last = now
+            names = [s for s in self.services if s in stream.services] or stream.services
+            self._snapshot = tuple(stream.report(s) for s in names)
+
+
+def _with_change(value: str, change: str) -> str:
+    return value if change in ("-", "") else f"{value}\n[muted]{change}[/muted]"
+
+
+def build_summary_table(outcome: BuildOutcome) -> object:
+    """Per service: time and size (with the change since its last build), cache hits, slowest."""
+    from rich.table import Table
+
+    table = Table(title="Build summary", title_justify="left")
+    table.add_column("service / image", overflow="fold", min_width=18)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("cached", justify="right", no_wrap=True)
+    table.add_column("slowest step", overflow="ellipsis", no_wrap=True, max_width=24)
+    table.add_column("size", justify="right", no_wrap=True)
+    for result in outcome.services:
+        report, previous = result.report, result.previous
+        slowest = report.slowest(1)
+        slow = f"{seconds(slowest[0].seconds)} {slowest[0].instruction}" if slowest else "-"
+        status = "" if report.ok else " [fail]failed[/fail]"
+        cached, countable = cache_counts(report)
+        service = f"[name]{escape(result.service)}[/name]{status}"
+        table.add_row(
+            f"{service}\n[muted]{escape(result.plan.image)}[/muted]",
+            _with_change(
+                seconds(report.seconds),
+                _delta_seconds(report.seconds, previous.seconds if previous else None),
+            ),
+            f"{cached}/{countable} {_percent(report.cache_ratio)}",
+            escape(_short(slow, 60)),
+            _with_change(
+                human_bytes(result.image_size),
+                _delta_bytes(result.image_size, previous.image_size if previous else None),
+            ),
+        )
+    return table
+
+
+def step_bars(
+    console: Console,
+    steps: Sequence[Step],
+    *,
+    width: int = 24,
+    scale: float | None = None,
+    title: str = "",
+) -> None:
+    """A horizontal bar per Dockerfile step: where the time went; cached steps marked."""
+    from rich.table import Table
+
+    sym = symbols(console)
+    longest = scale or max((s.seconds or 0.0 for s in steps if not s.cached), default=0.0)
+    table = Table(
+        box=None, show_header=False, title=title or None, title_justify="left", pad_edge=False
+    )
+    table.add_column("step", overflow="ellipsis", no_wrap=True, max_width=44)
+    table.add_column("bar", no_wrap=True, min_width=width + 1)
+    table.add_column("time", justify="right", no_wrap=True, min_width=7)
+    for step in steps:
+        label = escape(step_label(step, 44))
+        if step.cached:
+            table.add_row(label, f"[cached]{sym.cached} cached[/cached]", "")
+            continue
+        value = step.seconds or 0.0
+        cells = round(width * value / longest) if longest > 0 else 0
+        bar = sym.bar * max(cells, 1 if value > 0 else 0)
+        style = "fail" if step.error else "num"
+        table.add_row(label, f"[{style}]{bar}[/{style}]", seconds(step.seconds))
+    console.print(table)
+
+
+def print_build(console: Console, outcome: BuildOutcome, *, bars: bool = True) -> None:
+    """Summary table, per-step bars for each service, and why steps missed the cache."""
+    console.print(build_summary_table(outcome))
+    if bars:
+        for result in outcome.services:
+            steps = [s for s in result.report.dockerfile_steps if not s.is_from]
+            if steps:
+                step_bars(console, steps, title=f"{result.service}: where the time went")
+    print_reasons(console, outcome)
+
+
+def print_reasons(console: Console, outcome: BuildOutcome) -> None:
+    lines = [(r.service, why) for r in outcome.services for why in r.reasons.values()]
+    if not lines:
+        return
+    console.print("[muted]why steps ran instead of coming from cache:[/muted]")
+    for service, why in lines:
+        console.print(f"  [name]{escape(service)}[/name] {escape(why)}", soft_wrap=True)

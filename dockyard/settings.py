@@ -67,6 +67,11 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Log lines `up` shows of a service that failed to become healthy",
     ),
     SettingSpec(
+        "DOCKYARD_LEDGER",
+        "",
+        "The build ledger (SQLite) file (default: <DOCKYARD_STATE_DIR>/ledger.sqlite3)",
+    ),
+    SettingSpec(
         "DOCKYARD_STATE_DIR",
         ".dockyard",
         "Where dockyard keeps its ledger and caches (git-ignored)",
@@ -88,6 +93,7 @@ class Settings:
     wait_timeout: int
     log_lines: int
     state_dir: Path
+    ledger_path: Path
     # Merged raw values (.env overlaid by the environment), for settings other modules own.
     values: Mapping[str, str] = field(default_factory=dict)
     # Problems worth a warning line, e.g. a .env line python-dotenv could not parse.
@@ -159,6 +165,13 @@ def _int_setting(name: str, text: str, minimum: int = 0) -> int:
     return number
 
 
+def _path_setting(text: str, base: Path) -> Path | None:
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base / path
+
+
 def load_settings(
     root: Path,
     *,
@@ -195,9 +208,7 @@ def load_settings(
     if not compose_files:
         raise SettingsError("COMPOSE_FILE is empty", "unset it or name a compose file")
 
-    state_dir = Path(get("DOCKYARD_STATE_DIR"))
-    if not state_dir.is_absolute():
-        state_dir = env_file.parent / state_dir
+    state_dir = _path_setting(get("DOCKYARD_STATE_DIR"), env_file.parent) or env_file.parent
 
     return Settings(
         root=root,
@@ -215,6 +226,8 @@ def load_settings(
         ),
         log_lines=_int_setting("DOCKYARD_LOG_LINES", get("DOCKYARD_LOG_LINES"), 0),
         state_dir=state_dir,
+        ledger_path=_path_setting(get("DOCKYARD_LEDGER"), env_file.parent)
+        or state_dir / "ledger.sqlite3",
         values=values,
         warnings=tuple(warnings),
     )

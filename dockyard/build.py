@@ -1,0 +1,341 @@
+"""build-fast: BuildKit on, the chosen services built in parallel by Compose (with their
+cache_from), BuildKit's raw progress turned into per-service reports, every build recorded.
+
+Before a build each service's context is fingerprinted (what `.dockerignore` lets through);
+after it, every step that did not come from cache gets a one-line reason, by comparing with
+the last successful build of that service in the ledger.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from dockyard import context as ctx
+from dockyard.dockerfile import parse as parse_dockerfile
+from dockyard.engine import Engine
+from dockyard.errors import BuildFailed, DockyardError, Interrupted
+from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
+from dockyard.progress import BuildReport, Event, RawJsonStream
+
+FAILURE_LOG_LINES = 30
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """What a service's build reads: context, Dockerfile, build args, base images."""
+
+    service: str
+    image: str
+    context_dir: Path
+    dockerfile: Path
+    build_args: dict[str, str]
+    base_images: list[str]
+
+
+@dataclass
+class ServiceResult:
+    plan: ServicePlan
+    report: BuildReport
+    image_id: str = ""
+    image_size: int | None = None
+    base_digest: str = ""
+    fingerprint: ctx.ContextFingerprint | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
+    previous: ServiceBuild | None = None
+
+    @property
+    def service(self) -> str:
+        return self.plan.service
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.report.ok else "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.report.to_dict(failure_lines=FAILURE_LOG_LINES)
+        data.update(
+            image=self.plan.image,
+            image_id=self.image_id,
+            image_size=self.image_size,
+            base_images=self.plan.base_images,
+            base_digest=self.base_digest,
+            context_digest=self.fingerprint.digest if self.fingerprint else None,
+            reasons=self.reasons,
+            previous=(
+                {
+                    "build_id": self.previous.build_id,
+                    "seconds": self.previous.seconds,
+                    "image_size": self.previous.image_size,
+                    "cache_ratio": self.previous.cache_ratio,
+                }
+                if self.previous
+                else None
+            ),
+        )
+        return data
+
+
+@dataclass
+class BuildOutcome:
+    services: list[ServiceResult]
+    seconds: float
+    status: str  # ok | failed | interrupted
+    error: str = ""
+    build_id: int = 0
+    started_at: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "build_id": self.build_id,
+            "started_at": self.started_at,
+            "status": self.status,
+            "seconds": self.seconds,
+            "error": self.error or None,
+            "services": [s.to_dict() for s in self.services],
+        }
+
+
+def choose_services(engine: Engine, requested: Sequence[str]) -> list[str]:
+    wanted = list(requested) or list(engine.settings.build_services)
+    if wanted:
+        return engine.require_services(wanted, buildable=True)
+    services = engine.buildable_services()
+    if not services:
+        raise DockyardError(
+            f"project {engine.project_name!r} has no service with a build: section",
+            "add one to the compose file, or point COMPOSE_FILE at another project",
+        )
+    return services
+
+
+def plan_service(engine: Engine, service: str) -> ServicePlan:
+    build = engine.services[service].get("build") or {}
+    context_dir = Path(str(build.get("context") or "."))
+    dockerfile = Path(str(build.get("dockerfile") or "Dockerfile"))
+    if not dockerfile.is_absolute():
+        dockerfile = context_dir / dockerfile
+    args = {str(k): str(v) for k, v in (build.get("args") or {}).items() if v is not None}
+    if not context_dir.is_dir():
+        raise DockyardError(
+            f"build context of {service} not found: {context_dir}",
+            "fix build.context in the compose file",
+        )
+    if not dockerfile.is_file():
+        raise DockyardError(
+            f"Dockerfile of {service} not found: {dockerfile}",
+            "fix build.dockerfile in the compose file (it is relative to the context)",
+        )
+    text = dockerfile.read_text(encoding="utf-8", errors="replace")
+    return ServicePlan(
+        service=service,
+        image=engine.image_of(service),
+        context_dir=context_dir,
+        dockerfile=dockerfile,
+        build_args=args,
+        base_images=parse_dockerfile(text).base_images(args),
+    )
+
+
+def base_digest(engine: Engine, images: Sequence[str]) -> str:
+    """Image ids of the local base images, joined; '' for one that is not here yet."""
+    ids = []
+    for image in images:
+        try:
+            ids.append(str(engine.image_inspect(image).get("Id", "")))
+        except DockyardError:
+            ids.append("")
+    return ",".join(ids) if any(ids) else ""
+
+
+def git_commit(root: Path) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_build(
+    engine: Engine,
+    services: Sequence[str],
+    *,
+    no_cache: bool = False,
+    pull: bool = False,
+    on_events: Callable[[list[Event], RawJsonStream], None] = lambda events, stream: None,
+) -> BuildOutcome:
+    """Build `services`, feed progress to `on_events`, record the build, return the outcome.
+
+    Raises BuildFailed (with the failing step's last log lines) or Interrupted after the
+    failure has been recorded in the ledger.
+    """
+    settings = engine.settings
+    ledger = Ledger(settings.ledger_path)
+    ledger.check_writable()
+    plans = [plan_service(engine, name) for name in services]
+    cache = ctx.FingerprintCache(settings.state_dir / "fingerprints.json")
+    fingerprints = {
+        plan.service: ctx.fingerprint_context(
+            plan.context_dir, cache=cache, dockerfile=plan.dockerfile
+        )
+        for plan in plans
+    }
+    bases = {plan.service: base_digest(engine, plan.base_images) for plan in plans}
+    project = engine.project_name
+    previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
+
+    stream = RawJsonStream([p.service for p in plans])
+    started_at, started = _now(), time.monotonic()
+    returncode, stderr, status, error = 0, "", "ok", ""
+    try:
+        for source, line in engine.build_stream(services, no_cache=no_cache, pull=pull):
+            on_events(stream.feed(line, source), stream)
+        on_events(stream.close(), stream)
+    except KeyboardInterrupt:
+        status, error, returncode = "interrupted", "interrupted (Ctrl-C)", 130
+        stream.close()
+    except DockyardError as err:
+        status, error, returncode = "failed", err.message, 1
+        stderr = getattr(err, "stderr_tail", "") or err.detail
+        on_events(stream.close(), stream)
+    seconds = time.monotonic() - started
+
+    results = []
+    for plan in plans:
+        report = stream.report(plan.service, returncode, stderr=stderr)
+        result = ServiceResult(
+            plan,
+            report,
+            base_digest=bases[plan.service],
+            fingerprint=fingerprints[plan.service],
+            previous=previous[plan.service],
+        )
+        if report.ok:
+            try:
+                image = engine.image_inspect(plan.image)
+                result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
+            except DockyardError:
+                pass
+        result.reasons = _reasons(result)
+        results.append(result)
+
+    outcome = BuildOutcome(results, seconds, status, error, started_at=started_at)
+    outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
+    if status == "interrupted":
+        raise Interrupted(
+            "build interrupted; it is recorded in the ledger as interrupted",
+            "run `inv build-fast` again; finished steps are cached",
+        )
+    if status == "failed":
+        raise build_failure(outcome, error)
+    return outcome
+
+
+def _reasons(result: ServiceResult) -> dict[str, str]:
+    previous = result.previous
+    old_fp = (
+        ctx.ContextFingerprint.from_dict(previous.context)
+        if previous and previous.context
+        else None
+    )
+    return ctx.explain_misses(
+        ctx.records_from_report(result.report),
+        [ctx.StepRecord.from_dict(s) for s in previous.steps] if previous else None,
+        old_fp,
+        result.fingerprint,
+        previous.build_args if previous else None,
+        result.plan.build_args,
+        previous.base_digest if previous else None,
+        result.base_digest,
+    )
+
+
+def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) -> BuildRecord:
+    services = []
+    for result in outcome.services:
+        report = result.report
+        services.append(
+            ServiceBuild(
+                service=result.service,
+                status=result.status if outcome.status != "interrupted" else "interrupted",
+                seconds=report.seconds,
+                steps_total=report.total_steps,
+                steps_cached=report.cached_steps,
+                cache_ratio=report.cache_ratio,
+                image=result.plan.image,
+                image_id=result.image_id,
+                image_size=result.image_size,
+                base_digest=result.base_digest,
+                context_digest=result.fingerprint.digest if result.fingerprint else "",
+                steps=[
+                    {
+                        **ctx.StepRecord(s.stage, s.instruction, s.cached).to_dict(),
+                        "index": s.index,
+                        "total": s.total,
+                        "seconds": s.seconds,
+                        "error": s.error,
+                    }
+                    for s in report.dockerfile_steps
+                ],
+                reasons=result.reasons,
+                context=result.fingerprint.to_dict() if result.fingerprint else {},
+                build_args=result.plan.build_args,
+                error=report.error or "",
+            )
+        )
+    return BuildRecord(
+        started_at=outcome.started_at,
+        finished_at=_now(),
+        seconds=outcome.seconds,
+        status=outcome.status,
+        project=project,
+        services=services,
+        git_commit=commit,
+        no_cache=no_cache,
+        error=outcome.error,
+    )
+
+
+def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
+    failed = [r for r in outcome.services if r.report.ok is False]
+    for result in failed:
+        step = result.report.failing_step
+        if step is not None:
+            lines = result.report.failure_log(FAILURE_LOG_LINES)
+            detail = (
+                "\n".join(
+                    [
+                        f"--- last {len(lines)} log lines of {result.service}: {step.name} ---",
+                        *lines,
+                    ]
+                )
+                if lines
+                else ""
+            )
+            return BuildFailed(
+                f"build of {result.service} failed at `{step.instruction}`: {step.error}",
+                "fix the step and build again; the failure is in `inv timing --history`",
+                detail=detail,
+            )
+    message = next((r.report.error for r in failed if r.report.error), None) or error
+    return BuildFailed(f"build failed: {message}", "see the output above")
