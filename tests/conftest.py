@@ -14,9 +14,19 @@ import pytest
 
 REQUIRE_DOCKER = os.environ.get("DOCKYARD_REQUIRE_DOCKER", "") == "1"
 
-# Local stand-in images made by scripts/provision-docker.sh (no registry is reachable here).
-PYTHON_IMAGE = os.environ.get("DOCKYARD_PYTHON_IMAGE", "dockyard-local/python:3.11-slim")
-POSTGRES_IMAGE = os.environ.get("DOCKYARD_POSTGRES_IMAGE", "dockyard-local/postgres:15")
+# Base images of the real-engine tests: PYTHON_IMAGE / POSTGRES_IMAGE (the compose file's own
+# variables) when set, else the local stand-ins made by scripts/provision-docker.sh (no registry
+# is reachable on the CI machines).
+PYTHON_IMAGE = (
+    os.environ.get("PYTHON_IMAGE")
+    or os.environ.get("DOCKYARD_PYTHON_IMAGE")
+    or "dockyard-local/python:3.11-slim"
+)
+POSTGRES_IMAGE = (
+    os.environ.get("POSTGRES_IMAGE")
+    or os.environ.get("DOCKYARD_POSTGRES_IMAGE")
+    or "dockyard-local/postgres:15"
+)
 
 
 def _engine_problem() -> str | None:
@@ -26,12 +36,16 @@ def _engine_problem() -> str | None:
     try:
         info = subprocess.run(
             ["docker", "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True, text=True, timeout=20, check=False,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return "docker info timed out"
     if info.returncode != 0:
-        return "docker daemon not reachable: " + info.stderr.strip().splitlines()[-1:][0:1].__str__()
+        last = (info.stderr.strip().splitlines() or ["(no message)"])[-1]
+        return f"docker daemon not reachable: {last}"
     for image in (PYTHON_IMAGE, POSTGRES_IMAGE):
         probe = subprocess.run(
             ["docker", "image", "inspect", image], capture_output=True, timeout=20, check=False
@@ -57,5 +71,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if problem is None:
         return
     if REQUIRE_DOCKER:
-        pytest.fail(f"Docker tier required (DOCKYARD_REQUIRE_DOCKER=1) but {problem}", pytrace=False)
+        pytest.fail(
+            f"Docker tier required (DOCKYARD_REQUIRE_DOCKER=1) but {problem}", pytrace=False
+        )
     pytest.skip(f"needs a Docker engine: {problem}")

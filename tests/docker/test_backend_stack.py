@@ -23,11 +23,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.docker
+from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE
 
-# Same variables and defaults as tests/conftest.py (local stand-ins; no registry here).
-PYTHON_IMAGE = os.environ.get("DOCKYARD_PYTHON_IMAGE", "dockyard-local/python:3.11-slim")
-POSTGRES_IMAGE = os.environ.get("DOCKYARD_POSTGRES_IMAGE", "dockyard-local/postgres:15")
+pytestmark = pytest.mark.docker
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
