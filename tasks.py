@@ -11,7 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from invoke import Collection, Context, Exit, task
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
 
 from dockyard.errors import DockyardError, Interrupted
 
@@ -49,11 +52,12 @@ def _engine(**overrides: Any) -> Any:
 
 def _build_and_report(engine: Any, services: list[str], out: Any, **flags: bool) -> Any:
     """Build with the live view, then print the summary (shared by build-fast, up, timing)."""
-    from dockyard import build, render
+    from dockyard import build
+    from dockyard.render import build as render_build
 
-    with render.LiveBuild(out, services) as view:
+    with render_build.LiveBuild(out, services) as view:
         outcome = build.run_build(engine, services, on_events=view.on_events, **flags)
-    render.print_build(out, outcome)
+    render_build.print_build(out, outcome)
     return outcome
 
 

@@ -41,7 +41,10 @@ def test_env_file_then_environment_then_flags(tmp_path: Path) -> None:
     from_flag = load_settings(tmp_path, environ=environ, overrides={"wait_timeout": 5})
     assert from_flag.wait_timeout == 5
     # A flag that was not given (None) does not hide the environment.
-    assert load_settings(tmp_path, environ=environ, overrides={"wait_timeout": None}).wait_timeout == 45
+    assert (
+        load_settings(tmp_path, environ=environ, overrides={"wait_timeout": None}).wait_timeout
+        == 45
+    )
 
 
 def test_compose_file_list_from_env_file_is_relative_to_it(tmp_path: Path) -> None:

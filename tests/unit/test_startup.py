@@ -13,7 +13,8 @@ def test_listing_tasks_imports_no_heavy_module() -> None:
     code = (
         "import sys; from invoke import Program; import tasks; "
         "Program(namespace=tasks.ns, binary='inv').run(['inv', '--list'], exit=False); "
-        "heavy = [m for m in ('python_on_whales', 'pydantic', 'rich', 'dotenv') if m in sys.modules]; "
+        "heavy = [m for m in ('python_on_whales', 'pydantic', 'rich', 'dotenv')"
+        " if m in sys.modules]; "
         "print('HEAVY=' + ','.join(heavy))"
     )
     out = subprocess.run(
