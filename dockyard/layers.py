@@ -20,27 +20,31 @@ The instruction of each layer is the config's `history` with `empty_layer: true`
 How waste is counted (the README paragraph)
 -------------------------------------------
 A *file* is a regular file, symlink, hardlink or other non-directory entry; directories are never
-files and never waste. Each time a layer writes a path it stores one *copy* whose size is the tar
-member's size (symlinks 0; a hardlink is 0 because tar stores its bytes once, on the member it links
-to in the same layer). Whiteouts `.wh.NAME` delete NAME and everything under it; an opaque whiteout
-`.wh..wh..opq` in D hides everything under D from lower layers; a file written over a directory
-(or a directory over a file) replaces it. At the end a copy is *visible* if it is the copy the
-container sees (or a visible hardlink of the same layer still reaches its bytes). Every other copy
-is *wasted*: a path written in N layers wastes N-1 copies, and all N if it ends deleted; the bytes
-are each copy's own size, so overwriting 1 MB by 2 MB wastes 1 MB, not 3 MB.
-  Whole image: stored = all copies, visible = visible copies, wasted = stored - visible,
-efficiency = visible / stored.
-  The user's figures count only copies stored in the user's layers (every layer after the base
-image's, whose own layer list must be a prefix of this image's): user waste = bytes of copies in
-user layers that are not visible, user efficiency = visible bytes in user layers / bytes in user
-layers. A base-image copy that a user layer overwrites or deletes stays in the base layer; it is
-waste of the whole image, reported apart as `base_shadowed_bytes` (deleting a base file never makes
-an image smaller), but not the user's waste, because no change to the user's layers can get those
-bytes back. An image with no bytes has efficiency 1.0.
-  dive differs in three ways: its "wasted bytes" adds up every copy of a duplicated path including
-the one that stays visible (dive#684; the 2 MB in the example above); it treats every layer but the
-first as the user's, so a base image of several layers counts as the user's waste; and it cannot
-read what the containerd image store's `docker save` writes (OCI layout, compressed blobs).
+files and never waste. Each time a layer writes a path it stores a *copy* whose size is the tar
+member's size (a symlink is 0; a hardlink is 0 because tar stores the bytes once, on the member it
+links to in the same layer). A whiteout `.wh.NAME` deletes NAME and everything under it; an opaque
+whiteout `.wh..wh..opq` in directory D hides everything under D from lower layers; a file written
+over a directory (or a directory over a file) replaces it. At the end one copy per path is
+*visible*: the one the container sees (a hidden copy still reached by a visible hardlink of its
+layer also counts as visible). Every other copy is *wasted*: a path written in N layers wastes N-1
+copies, all N if it ends deleted, each with its own size, so a 1 MB file overwritten by a 2 MB one
+wastes 1 MB (not 3 MB) and a 3 MB file written in one RUN and deleted in the next wastes 3 MB.
+Whole image: stored = all copies, wasted = stored - visible, efficiency = visible / stored.
+The user's figures count only copies stored in the user's layers, i.e. the layers above the base
+image's (the base image's layer list, `docker image inspect BASE` -> RootFS.Layers, is a prefix of
+this image's; without it every layer is the user's): user waste = bytes of the user layers' copies
+that are not visible, user efficiency = visible bytes in user layers / bytes in user layers. A base
+copy that a user layer overwrites or deletes is waste of the whole image, reported apart as
+`base_shadowed_bytes` (deleting a base file never makes an image smaller), but not the user's
+waste: those bytes are in the base layers whatever the user's layers do. No bytes: efficiency 1.0.
+dive differs in three ways: its "wasted bytes" adds up every copy of a duplicated path including
+the visible one (dive#684: 3 MB instead of 1 MB in the example above); it counts every layer but
+the first as the user's, so a base image of several layers becomes the user's waste; and it breaks
+on what the containerd image store's `docker save` writes (nested OCI index, compressed blobs).
+
+Sizes differ a little from Docker's: the classic store's layer size also counts each symlink's
+target length (about 25 kB on a 191 MB Debian base), and the containerd store's history `Size` is
+disk usage in blocks (12.3 kB for a 14-byte file). Here a size is always the tar member's size.
 
 CI gate
 -------
