@@ -93,6 +93,68 @@ def build_fast(
 
 
 @task(
+    iterable=["service"],
+    help={
+        "service": "a service to build / show (repeatable; default: every service with build:)",
+        "history": "no build: show the ledger's recent builds as a table and a trend chart",
+        "last": "builds --history shows (default 20), or earlier builds to compare with (5)",
+        "json": "print JSON instead of tables",
+    },
+)
+def timing(
+    c: Context,
+    service: list[str] | None = None,
+    history: bool = False,
+    last: int = 0,
+    json: bool = False,
+) -> None:
+    """Time a build step by step and compare it with earlier ones (--history: just the trend)."""
+    import json as json_module
+
+    from dockyard import build, render, timings
+    from dockyard.ledger import Ledger
+    from dockyard.render import timing as render_timing
+
+    with boundary():
+        engine = _engine()
+        ledger = Ledger(engine.settings.ledger_path)
+        out = render.make_console()
+        if history:
+            wanted = engine.require_services(service or [], buildable=True)
+            builds = timings.history(ledger, engine.project_name, wanted, last=last or 20)
+            if json:
+                print(json_module.dumps([b.to_dict() for b in builds], indent=2))
+                return
+            if not builds:
+                out.print(
+                    "[muted]no builds recorded yet: run `inv build-fast` or `inv timing`[/muted]"
+                )
+                return
+            out.print(render_timing.history_table(builds))
+            render_timing.trend_chart(out, builds)
+            return
+        services = build.choose_services(engine, service or [])
+        if json:
+            outcome = build.run_build(engine, services)
+        else:
+            outcome = _build_and_report(engine, services, out)
+        comparisons = timings.compare(
+            ledger, engine.project_name, outcome.build_id, services, last=last or 5
+        )
+        if json:
+            payload = {
+                "build": outcome.to_dict(),
+                "comparisons": [x.to_dict() for x in comparisons],
+            }
+            print(json_module.dumps(payload, indent=2))
+            return
+        out.print(
+            f"total: [num]{render.seconds(outcome.seconds)}[/num] (build #{outcome.build_id})"
+        )
+        out.print(render_timing.comparison_table(comparisons))
+
+
+@task(
     help={
         "build": "rebuild the images first, with build-fast's progress (default: only if missing)",
         "timeout": "seconds to wait for every service to be healthy (default: 180)",
@@ -189,4 +251,4 @@ def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -
                 out.print(render.escape(raw.decode("utf-8", "replace").rstrip()), soft_wrap=True)
 
 
-ns = Collection(build_fast, up, down, ps, logs)
+ns = Collection(build_fast, timing, up, down, ps, logs)

@@ -105,6 +105,12 @@ class BuildOutcome:
         }
 
 
+def cache_counts(report: BuildReport) -> tuple[int, int]:
+    """(cached, countable) Dockerfile steps; FROM is left out as in BuildReport.cache_ratio."""
+    countable = [s for s in report.dockerfile_steps if not s.is_from]
+    return sum(1 for s in countable if s.cached), len(countable)
+
+
 def choose_services(engine: Engine, requested: Sequence[str]) -> list[str]:
     wanted = list(requested) or list(engine.settings.build_services)
     if wanted:
@@ -274,13 +280,14 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
     services = []
     for result in outcome.services:
         report = result.report
+        cached, countable = cache_counts(report)
         services.append(
             ServiceBuild(
                 service=result.service,
                 status=result.status if outcome.status != "interrupted" else "interrupted",
                 seconds=report.seconds,
-                steps_total=report.total_steps,
-                steps_cached=report.cached_steps,
+                steps_total=countable,
+                steps_cached=cached,
                 cache_ratio=report.cache_ratio,
                 image=result.plan.image,
                 image_id=result.image_id,

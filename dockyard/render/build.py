@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from dockyard.build import cache_counts
 from dockyard.render import escape, human_bytes, seconds, symbols
 
 if TYPE_CHECKING:
@@ -78,12 +79,6 @@ def step_label(step: Step, width: int = 60) -> str:
         return _short(step.instruction or step.name, width)
     where = f"{step.stage} " if step.stage else ""
     return _short(f"{where}{step.index}/{step.total} {step.instruction}", width)
-
-
-def cache_counts(report: BuildReport) -> tuple[int, int]:
-    """(cached, countable) Dockerfile steps, FROM left out as in BuildReport.cache_ratio."""
-    countable = [s for s in report.dockerfile_steps if not s.is_from]
-    return sum(1 for s in countable if s.cached), len(countable)
 
 
 def plain_build_events(console: Console, events: Sequence[Event], printed: set[str]) -> None:
