@@ -193,7 +193,10 @@ def load_settings(
     file_values, warnings = read_env_file(env_file)
     known = {spec.name for spec in SETTINGS}
     values = dict(file_values)
-    values.update({k: v for k, v in environ.items() if k in known or k.startswith("DOCKYARD_")})
+    # An empty variable in the environment counts as unset (it does not hide the .env value).
+    values.update(
+        {k: v for k, v in environ.items() if v and (k in known or k.startswith("DOCKYARD_"))}
+    )
 
     def get(name: str) -> str:
         default = next((s.default for s in SETTINGS if s.name == name), "")

@@ -47,6 +47,11 @@ def test_env_file_then_environment_then_flags(tmp_path: Path) -> None:
     )
 
 
+def test_empty_environment_variable_does_not_hide_the_env_file(tmp_path: Path) -> None:
+    write_env(tmp_path, "COMPOSE_PROJECT_NAME=from-file\n")
+    assert load_settings(tmp_path, environ={"COMPOSE_PROJECT_NAME": ""}).project_name == "from-file"
+
+
 def test_compose_file_list_from_env_file_is_relative_to_it(tmp_path: Path) -> None:
     sep = os.pathsep
     write_env(tmp_path, f"COMPOSE_FILE=a.yml{sep}sub/b.yml\nCOMPOSE_PROFILES=extra, debug\n")

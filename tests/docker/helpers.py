@@ -1,0 +1,166 @@
+"""Running dockyard's real CLI against throwaway compose projects on the real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Variables a developer's shell could set that would change what a test project does.
+_SCRUBBED = (
+    "COMPOSE_FILE",
+    "COMPOSE_PROJECT_NAME",
+    "COMPOSE_PROFILES",
+    "COMPOSE_PATH_SEPARATOR",
+    "BACKEND_IMAGE",
+    "BACKEND_PORT",
+    "CACHE_ID",
+    "POSTGRES_USER",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_DB",
+    "DOCKER_HOST",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Project:
+    """A compose project in a temp dir, driven through `inv` with its own state and env."""
+
+    root: Path
+    name: str
+    compose_files: list[Path]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def environ(self, **extra: str | None) -> dict[str, str]:
+        """The environment for a run; an `extra` value of None removes that variable."""
+        environ = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _SCRUBBED and not k.startswith("DOCKYARD_")
+        }
+        environ.update(
+            COMPOSE_FILE=os.pathsep.join(str(f) for f in self.compose_files),
+            COMPOSE_PROJECT_NAME=self.name,
+            DOCKYARD_STATE_DIR=str(self.root / ".state"),
+            DOCKYARD_ENV_FILE=str(self.root / "dockyard.env"),
+            PYTHON_IMAGE=PYTHON_IMAGE,
+            POSTGRES_IMAGE=POSTGRES_IMAGE,
+            NO_COLOR="1",
+            COLUMNS="120",
+        )
+        environ.update(self.env)
+        for key, value in extra.items():
+            if value is None:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
+        return environ
+
+    def inv(
+        self, *args: str, timeout: float = 600, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "invoke", "--search-root", str(REPO), *args]
+        return subprocess.run(
+            command,
+            env=self.environ(**extra),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+            cwd=self.root,
+        )
+
+    def inv_json(self, *args: str, **extra: str | None) -> Any:
+        done = self.inv(*args, "--json", **extra)
+        assert done.returncode == 0, f"inv {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return json.loads(done.stdout)
+
+    def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = ["docker", "compose", "-p", self.name]
+        for file in self.compose_files:
+            command += ["-f", str(file)]
+        return subprocess.run(
+            command + list(args),
+            env=self.environ(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    def teardown(self, images: list[str]) -> None:
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "2")
+        existing = [
+            i
+            for i in images
+            if subprocess.run(
+                ["docker", "image", "inspect", i], capture_output=True, check=False
+            ).returncode
+            == 0
+        ]
+        if existing:
+            subprocess.run(
+                ["docker", "image", "rm", "-f", *existing], capture_output=True, check=False
+            )
+
+
+def bundled_backend_copy(tmp: Path) -> Project:
+    """The bundled backend + compose file copied to `tmp`, with unique name, tag and port."""
+    shutil.copytree(
+        REPO / "backend",
+        tmp / "backend",
+        ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"),
+    )
+    shutil.copy2(REPO / "docker-compose.yml", tmp / "docker-compose.yml")
+    (tmp / "dockyard.env").write_text("", encoding="utf-8")
+    (tmp / ".env").write_text("", encoding="utf-8")  # compose reads the project dir's .env
+    name = unique("dyt-stack")
+    return Project(
+        root=tmp,
+        name=name,
+        compose_files=[tmp / "docker-compose.yml"],
+        env={"BACKEND_IMAGE": f"dockyard-test/backend:{name}", "BACKEND_PORT": str(free_port())},
+    )
+
+
+def steps_of(report: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    """The Dockerfile steps (not FROM) of one service in a `build-fast --json` report."""
+    for svc in report["services"]:
+        if svc["service"] == service:
+            return [
+                s
+                for s in svc["steps"]
+                if s["index"] is not None and not s["instruction"].upper().startswith("FROM ")
+            ]
+    raise AssertionError(f"{service} not in report: {[s['service'] for s in report['services']]}")
+
+
+def step(steps: list[dict[str, Any]], needle: str) -> dict[str, Any]:
+    found = [s for s in steps if needle in s["instruction"]]
+    assert len(found) == 1, (
+        f"{needle!r} matches {len(found)} steps: {[s['instruction'] for s in steps]}"
+    )
+    return found[0]
