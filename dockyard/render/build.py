@@ -61,7 +61,8 @@ def build_progress_table(reports: Sequence[BuildReport], now: datetime) -> objec
             current = escape(step_label(step, 70))
             elapsed = seconds(step.elapsed(now))
         else:
-            current = "[muted]waiting[/muted]" if report.done_steps == 0 else "[ok]done[/ok]"
+            finished = report.total_steps > 0 and report.done_steps == report.total_steps
+            current = "[ok]done[/ok]" if finished else "[muted]waiting[/muted]"
             elapsed = "-"
         table.add_row(
             escape(report.service),
