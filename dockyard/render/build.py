@@ -210,9 +210,9 @@ def step_bars(
 
     sym = symbols(console)
     longest = scale or max((s.seconds or 0.0 for s in steps if not s.cached), default=0.0)
-    table = Table(
-        box=None, show_header=False, title=title or None, title_justify="left", pad_edge=False
-    )
+    if title:
+        console.print(escape(title))
+    table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("step", overflow="ellipsis", no_wrap=True, max_width=44)
     table.add_column("bar", no_wrap=True, min_width=width + 1)
     table.add_column("time", justify="right", no_wrap=True, min_width=7)

@@ -86,13 +86,8 @@ def trend_chart(console: Console, builds: Sequence[ServiceBuild], width: int = 3
     sym = symbols(console)
     longest = max((b.seconds or 0.0 for b in builds), default=0.0)
     for service in sorted({b.service for b in builds}):
-        table = Table(
-            box=None,
-            show_header=False,
-            pad_edge=False,
-            title=f"{service}: seconds per build, cache ratio",
-            title_justify="left",
-        )
+        console.print(f"{escape(service)}: seconds per build, cache ratio")
+        table = Table(box=None, show_header=False, pad_edge=False)
         table.add_column("build", justify="right", no_wrap=True)
         table.add_column("bar", no_wrap=True, min_width=width + 1)
         table.add_column("time", justify="right", no_wrap=True)
