@@ -26,15 +26,27 @@ class FakeDockerException(Exception):
     ("capture", "kind", "message"),
     [
         ("compose-file-missing.txt", errors.ComposeProjectError, "compose file not found"),
-        ("compose-invalid-yaml.txt", errors.ComposeProjectError,
-         "invalid compose file: yaml: line 1: did not find expected key"),
+        (
+            "compose-invalid-yaml.txt",
+            errors.ComposeProjectError,
+            "invalid compose file: yaml: line 1: did not find expected key",
+        ),
         ("compose-unknown-service.txt", errors.UnknownService, "no such service: nosuch"),
-        ("compose-up-port-taken.txt", errors.CommandFailed,
-         "port 127.0.0.1:18999 is already in use"),
-        ("daemon-unreachable-tcp.txt", errors.DaemonUnreachable,
-         "no Docker engine answers at tcp://127.0.0.1:1"),
-        ("docker-host-nowhere.txt", errors.DaemonUnreachable,
-         "no Docker engine answers at http://nowhere.invalid:2375"),
+        (
+            "compose-up-port-taken.txt",
+            errors.CommandFailed,
+            "port 127.0.0.1:18999 is already in use",
+        ),
+        (
+            "daemon-unreachable-tcp.txt",
+            errors.DaemonUnreachable,
+            "no Docker engine answers at tcp://127.0.0.1:1",
+        ),
+        (
+            "docker-host-nowhere.txt",
+            errors.DaemonUnreachable,
+            "no Docker engine answers at http://nowhere.invalid:2375",
+        ),
         ("image-missing.txt", errors.ImageNotFound, "image not found: no-such-image:nope"),
     ],
 )
