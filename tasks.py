@@ -251,4 +251,164 @@ def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -
                 out.print(render.escape(raw.decode("utf-8", "replace").rstrip()), soft_wrap=True)
 
 
-ns = Collection(build_fast, timing, up, down, ps, logs)
+# Invoke has no optional positional arguments (pyinvoke/invoke#159; PR #635 is unmerged): a
+# positional with a default is never read from the command line, one without is required. These
+# tasks take `[IMAGE]` as an optional positional: its default is None (so the parser fills it from
+# the next word) and, when no word is given, the patch below gives it "" instead of an error.
+OPTIONAL_POSITIONALS: dict[str, str] = {
+    "size": "image",
+    "history": "image",
+    "inspect-layers": "image",
+}
+
+
+def _allow_optional_positionals() -> None:
+    from invoke.parser.parser import ParseMachine
+
+    original = ParseMachine.complete_context
+    if getattr(original, "dockyard_patch", False):
+        return
+
+    def complete_context(self: Any) -> None:
+        context = self.context
+        wanted = OPTIONAL_POSITIONALS.get(context.name if context else "")
+        for arg in context.positional_args if wanted else ():
+            if arg.name == wanted and arg.value is None:
+                arg.set_value("", cast=False)
+        original(self)
+
+    complete_context.dockyard_patch = True  # type: ignore[attr-defined]
+    ParseMachine.complete_context = complete_context  # type: ignore[method-assign]
+
+
+_allow_optional_positionals()
+
+
+def _names(text: str | None) -> list[str]:
+    """A positional that may name several images: `backend,postgres` (Invoke has no *args)."""
+    text = text or ""
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def _one_target(engine: Any, image: str | None) -> Any:
+    from dockyard import images
+    from dockyard.errors import SettingsError
+
+    names = _names(image)
+    if len(names) > 1:
+        raise SettingsError(f"one image at a time, got {len(names)}", "name one service or image")
+    return images.resolve(engine, names[0]) if names else images.default_target(engine)
+
+
+@task(
+    positional=["image"],
+    help={
+        "image": "services or images, comma-separated (default: every image of the project)",
+        "json": "print the rows as JSON instead of a table",
+        "max_size": "size budget for every image shown, e.g. 300MB or 1.2GB (exit 1 if over)",
+    },
+)
+def size(c: Context, image: str | None = None, json: bool = False, max_size: str = "") -> None:
+    """Size, layers and growth since the previous build of the project's images; budgets."""
+    from dockyard import images, render
+    from dockyard.render import layers as render_layers
+
+    with boundary():
+        engine = _engine()
+        rows = images.size_rows(engine, _names(image), max_size=max_size)
+        if json:
+            import json as json_module
+
+            print(json_module.dumps([row.to_dict() for row in rows], indent=2))
+        else:
+            render_layers.print_sizes(render.make_console(), rows)
+        failure = images.budget_failure(rows)
+        if failure is not None:
+            raise failure
+
+
+@task(
+    positional=["image"],
+    help={
+        "image": "a service or an image (default: the project's first service with build:)",
+        "no_trunc": "show each instruction in full, on as many lines as it needs",
+        "json": "print the rows as JSON instead of a table",
+        "base": "the base image, to mark its rows (default: from the Dockerfile, if any)",
+    },
+)
+def history(
+    c: Context,
+    image: str | None = None,
+    no_trunc: bool = False,
+    json: bool = False,
+    base: str = "",
+) -> None:
+    """The image's history: created, size and the cleaned instruction of every step."""
+    from dockyard import images, render
+    from dockyard.render import layers as render_layers
+
+    with boundary():
+        engine = _engine()
+        result = images.image_history(engine, _one_target(engine, image), base=base)
+        if json:
+            import json as json_module
+
+            print(json_module.dumps(result.to_dict(), indent=2))
+            return
+        render_layers.print_history(render.make_console(), result, no_trunc=no_trunc)
+
+
+@task(
+    positional=["image"],
+    help={
+        "image": "a service or an image (default: the project's first service with build:)",
+        "top": "largest files per layer and most wasteful paths to list (default: 5)",
+        "json": "print the analysis and the gate as JSON",
+        "ci": "exit 1 when a gate rule FAILs (rules: the flags below, else settings)",
+        "base": "the base image whose layers are not yours (default: from the Dockerfile)",
+        "min_efficiency": "gate: minimum efficiency of your layers, 0.9 or 90% (off: no rule)",
+        "max_wasted": "gate: maximum bytes your layers may waste, e.g. 20MB (off: no rule)",
+        "max_size": "gate: maximum image size, e.g. 300MB (off: no rule)",
+    },
+)
+def inspect_layers(
+    c: Context,
+    image: str | None = None,
+    top: int = 5,
+    json: bool = False,
+    ci: bool = False,
+    base: str = "",
+    min_efficiency: str = "",
+    max_wasted: str = "",
+    max_size: str = "",
+) -> None:
+    """Read the image from docker save: layers, largest files, wasted bytes, efficiency, gate."""
+    from dockyard import images, render
+    from dockyard.render import layers as render_layers
+
+    with boundary():
+        engine = _engine()
+        limits = images.limits_from_settings(engine.settings)
+        target = _one_target(engine, image)
+        choice = images.gate_rules(
+            limits,
+            target,
+            min_efficiency=min_efficiency,
+            max_wasted=max_wasted,
+            max_size=max_size,
+        )
+        status = render.make_console(stderr=True)
+        with status.status(f"reading docker save {render.escape(target.reference)} ..."):
+            result = images.inspect_layers(engine, target, choice=choice, base=base, top=top)
+        if json:
+            import json as json_module
+
+            print(json_module.dumps(result.to_dict(), indent=2))
+        else:
+            render_layers.print_inspection(render.make_console(), result)
+        failure = result.failure()
+        if ci and failure is not None:
+            raise failure
+
+
+ns = Collection(build_fast, timing, up, down, ps, logs, size, history, inspect_layers)

@@ -355,28 +355,72 @@ class Engine:
 
     @contextlib.contextmanager
     def save(self, reference: str) -> Iterator[IO[bytes]]:
-        """`docker save` as a byte stream, never written to disk."""
+        """`docker save` as a byte stream, never written to disk.
+
+        When the reader raises a DockyardError (e.g. a truncated archive) because docker save
+        itself failed, docker's own message is raised instead.
+        """
         command = self.docker_cmd("save", reference)
         try:
             process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except FileNotFoundError as exc:
             raise translate(exc) from None
-        assert process.stdout is not None and process.stderr is not None
-        try:
-            yield process.stdout
-            while process.stdout.read(1 << 20):  # drain what the reader did not need
-                pass
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-        stderr = process.stderr.read().decode("utf-8", "replace")
-        code = process.wait()
-        if code != 0:
-            raise CommandFailed(
-                f"docker save {reference} failed: {last_line(stderr)}",
-                "check the image name with `docker image ls`",
-                command=command,
-                return_code=code,
-                stderr_tail=stderr_tail(stderr),
+        stdout, stderr = process.stdout, process.stderr
+        assert stdout is not None and stderr is not None
+        with stdout, stderr:
+            try:
+                yield stdout
+                while stdout.read(1 << 20):  # drain what the reader did not need
+                    pass
+            except DockyardError:
+                code = 0
+                if not stdout.read(1):  # at the end: docker save has finished or died
+                    try:
+                        code = process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        code = 0
+                if code:
+                    raise self._save_failed(reference, command, code, stderr) from None
+                process.kill()
+                process.wait()
+                raise
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
+            code = process.wait()
+            if code != 0:
+                raise self._save_failed(reference, command, code, stderr)
+
+    def _save_failed(
+        self, reference: str, command: list[str], code: int, stderr_pipe: IO[bytes]
+    ) -> DockyardError:
+        stderr = stderr_pipe.read().decode("utf-8", "replace")
+        if "no such image" in stderr.lower() or "reference does not exist" in stderr.lower():
+            return ImageNotFound(
+                f"image not found: {reference}", "check the name with `docker image ls`"
             )
+        return CommandFailed(
+            f"docker save {reference} failed: {last_line(stderr) or f'exit code {code}'}",
+            "check the image name with `docker image ls`, and the engine's free disk space",
+            command=command,
+            return_code=code,
+            stderr_tail=stderr_tail(stderr),
+        )
+
+    def history(self, reference: str) -> list[dict[str, Any]]:
+        """`docker image history` rows, newest first (python-on-whales has no history API).
+
+        `--human=false` makes `Size` exact bytes (still a string) and `CreatedAt` RFC 3339.
+        """
+        command = self.docker_cmd(
+            "image",
+            "history",
+            "--no-trunc",
+            "--human=false",
+            "--format",
+            "{{json .}}",
+            reference,
+        )
+        output = self.run(command)
+        return [json.loads(line) for line in output.splitlines() if line.strip().startswith("{")]

@@ -76,6 +76,27 @@ SETTINGS: tuple[SettingSpec, ...] = (
         ".dockyard",
         "Where dockyard keeps its ledger and caches (git-ignored)",
     ),
+    SettingSpec(
+        "DOCKYARD_SIZE_BUDGETS",
+        "",
+        "Size budgets per service (or image) for `size` and `inspect-layers`, "
+        "e.g. backend=300MB,worker=100MB",
+    ),
+    SettingSpec(
+        "DOCKYARD_MAX_IMAGE_SIZE",
+        "",
+        "Size budget of every image without its own budget (empty or off: none)",
+    ),
+    SettingSpec(
+        "DOCKYARD_MIN_EFFICIENCY",
+        "90%",
+        "`inspect-layers` gate: minimum efficiency of your layers (0.9 or 90%; off: no rule)",
+    ),
+    SettingSpec(
+        "DOCKYARD_MAX_WASTED",
+        "20MB",
+        "`inspect-layers` gate: maximum bytes your layers waste (off: no rule)",
+    ),
 )
 
 _DOTENV_LINE = re.compile(r"starting at line (\d+)")
