@@ -16,7 +16,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from dockyard.errors import DockyardError, Interrupted
+from dockyard.errors import DockyardError, Interrupted, refine_hint
 
 ROOT = Path(__file__).resolve().parent
 
@@ -29,7 +29,7 @@ def boundary() -> Iterator[None]:
     try:
         yield
     except DockyardError as err:
-        render.error(render.make_console(stderr=True), err)
+        render.error(render.make_console(stderr=True), refine_hint(err))
         raise Exit(code=err.exit_code) from None
     except KeyboardInterrupt:
         stopped = Interrupted("interrupted", "run the task again when ready")
@@ -411,4 +411,38 @@ def inspect_layers(
             raise failure
 
 
-ns = Collection(build_fast, timing, up, down, ps, logs, size, history, inspect_layers)
+@task(
+    iterable=["service"],
+    help={
+        "service": "only check this service's build (repeatable; default: all with build:)",
+        "json": "print the checks as JSON (ids, status, reason, fix, details)",
+        "verbose": "show the details of passing checks too (largest context entries, ...)",
+    },
+)
+def doctor(
+    c: Context, service: list[str] | None = None, json: bool = False, verbose: bool = False
+) -> None:
+    """Check engine, Dockerfiles, .dockerignore, compose file and context before a build."""
+    from dockyard import doctor as checks
+    from dockyard import render
+    from dockyard.render import doctor as render_doctor
+
+    with boundary():
+        engine = _engine()
+        report = checks.run(engine, service or [])
+        if json:
+            import json as json_module
+
+            print(json_module.dumps(report.to_dict(), indent=2))
+        else:
+            render_doctor.print_report(render.make_console(), report, verbose=verbose)
+        failed = report.failed
+        if failed:
+            names = ", ".join(sorted({check.id for check in failed}))
+            raise DockyardError(
+                f"doctor: {len(failed)} check(s) failed ({names})",
+                "fix the FAIL lines above, then run `inv doctor` again",
+            )
+
+
+ns = Collection(build_fast, timing, up, down, ps, logs, size, history, inspect_layers, doctor)

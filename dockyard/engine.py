@@ -71,6 +71,12 @@ def translate(exc: BaseException, *, settings: Settings | None = None) -> Dockya
         where = next((g for g in at.groups() if g), None) if at else None
         host = os.environ.get("DOCKER_HOST") or where or "the default socket"
         return DaemonUnreachable(f"no Docker engine answers at {host}", _DAEMON_HINT)
+    env_file = re.search(r"failed to read (\S+): (line \d+: .+)", stderr)
+    if env_file:
+        return ComposeProjectError(
+            f"compose cannot read {env_file.group(1)}: {env_file.group(2).strip()}",
+            "write that line as KEY=value (quote a value with spaces), or remove it",
+        )
     if "no such image" in lowered:
         return ImageNotFound(
             f"image not found: {last_line(stderr).split(': ', 1)[-1]}",
@@ -111,13 +117,16 @@ def translate(exc: BaseException, *, settings: Settings | None = None) -> Dockya
         )
     first_words = str(exc).strip().splitlines()[:1]
     message = last_line(stderr) or (first_words[0] if first_words else "")
-    return CommandFailed(
+    failed = CommandFailed(
         message or f"docker command failed with exit code {code}",
         "see the output above; rerun with PYTHON_ON_WHALES_DEBUG=1 to see the docker command",
         command=command,
         return_code=code,
         stderr_tail=stderr_tail(stderr),
     )
+    if last_line(failed.detail) == failed.message and "\n" not in failed.detail.strip():
+        failed.detail = ""  # the one line of stderr is the message: do not print it twice
+    return failed
 
 
 @contextlib.contextmanager
@@ -293,6 +302,9 @@ class Engine:
             self.client.compose.down(volumes=volumes, quiet=True)
 
     def ps(self) -> list[ServiceState]:
+        # `compose ps` with -p lists the project even when the file is missing or invalid;
+        # reading the model first reports that instead of an empty list.
+        self.config  # noqa: B018
         command = [*self.client.docker_compose_cmd, "ps", "--all", "--format", "json"]
         return parse_compose_ps(self.run(command))
 
@@ -424,3 +436,25 @@ class Engine:
         )
         output = self.run(command)
         return [json.loads(line) for line in output.splitlines() if line.strip().startswith("{")]
+
+    # -- doctor (`inv doctor`) -------------------------------------------------------------
+    def docker_path(self) -> str | None:
+        """Where the docker CLI is, or None when it is not on PATH (nothing is run)."""
+        import shutil
+
+        return shutil.which(str(self.client.client_config.client_call[0]))
+
+    def info(self) -> dict[str, Any]:
+        """`docker info` as a dict (storage driver, DriverStatus, DockerRootDir, Name, ...)."""
+        output = self.run(self.docker_cmd("info", "--format", "{{json .}}"))
+        return dict(json.loads(output))
+
+    def compose_version(self) -> str:
+        """`docker compose version --short`, e.g. `2.26.1`."""
+        return self.run(self.docker_cmd("compose", "version", "--short")).strip()
+
+    def buildx_version(self) -> str:
+        """`docker buildx version`, e.g. `github.com/docker/buildx 0.13.1 ...` -> `0.13.1`."""
+        output = self.run(self.docker_cmd("buildx", "version")).strip()
+        parts = output.split()
+        return parts[1] if len(parts) > 1 else output

@@ -6,6 +6,8 @@ turns it into `invoke.Exit` at the boundary. Docker's own exceptions are transla
 
 from __future__ import annotations
 
+import re
+
 
 class DockyardError(Exception):
     """An expected failure: `message` says what happened, `hint` what to do about it."""
@@ -83,3 +85,36 @@ class CommandFailed(DockyardError):
         self.command = command or []
         self.return_code = return_code
         self.stderr_tail = stderr_tail
+
+
+# Build output that says more than "a step failed", and the hint it deserves.
+_BUILD_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"dockerfile parse error on line (\d+)", re.IGNORECASE),
+        "fix line {0} of the Dockerfile (`inv doctor` reads it before a build)",
+    ),
+    (
+        re.compile(
+            r"from versions: none|Temporary failure in name resolution|Name or service not known"
+            r"|Failed to establish a new connection|Network is unreachable|Could not fetch URL"
+            r"|dns error|error sending request|Failed to fetch|ENOTFOUND|EAI_AGAIN",
+            re.IGNORECASE,
+        ),
+        "the build could not reach the package index: check the network and proxy "
+        "(HTTP_PROXY / HTTPS_PROXY build args), PIP_INDEX_URL / UV_INDEX_URL, and `network:` "
+        "in the compose file's build section (or a misspelt package name)",
+    ),
+)
+
+
+def refine_hint(err: DockyardError) -> DockyardError:
+    """A better hint for a build failure whose log names the cause (parse error, no network)."""
+    if not isinstance(err, BuildFailed):
+        return err
+    text = f"{err.message}\n{err.detail}"
+    for pattern, hint in _BUILD_HINTS:
+        match = pattern.search(text)
+        if match:
+            err.hint = hint.format(*match.groups())
+            break
+    return err

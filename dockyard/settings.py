@@ -97,6 +97,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "20MB",
         "`inspect-layers` gate: maximum bytes your layers waste (off: no rule)",
     ),
+    SettingSpec(
+        "DOCKYARD_DOCTOR_CONTEXT_MB",
+        "50",
+        "`doctor` warns when a build context is larger (MB, 1 MB = 1,000,000 bytes)",
+    ),
+    SettingSpec(
+        "DOCKYARD_DOCTOR_CONTEXT_FILES",
+        "5000",
+        "`doctor` warns when a build context has more files",
+    ),
+    SettingSpec(
+        "DOCKYARD_DOCTOR_MIN_FREE_GB",
+        "5",
+        "`doctor` warns when the disk where Docker keeps its data has less free (GB)",
+    ),
 )
 
 _DOTENV_LINE = re.compile(r"starting at line (\d+)")

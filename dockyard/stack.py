@@ -7,7 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dockyard.engine import Engine, ServiceState
-from dockyard.errors import DockyardError, HealthTimeout
+from dockyard.errors import DockyardError, HealthTimeout, Interrupted
+
+# What `compose up --wait` says when a service does not become healthy (2.26 .. 2.3x).
+HEALTH_FAILURE_WORDS = ("not healthy", "unhealthy", "exited", "dependency failed")
 
 # Ports that do not speak HTTP; everything else published is shown as an http:// URL.
 NON_HTTP_PORTS = {5432, 3306, 6379, 27017, 5672, 11211, 9092}
@@ -89,7 +92,15 @@ def up(
     try:
         for _source, raw in engine.up_stream(services, timeout=timeout, no_build=True):
             on_output(raw.decode("utf-8", "replace").rstrip())
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "up interrupted; containers that already started keep running",
+            "`inv ps` shows them, `inv down` stops them, `inv up` starts the rest",
+        ) from None
     except DockyardError as err:
+        # A port conflict or a missing image is not a health problem: say that, not "created".
+        if not any(word in err.message for word in HEALTH_FAILURE_WORDS):
+            raise
         failing = [s for s in engine.ps() if not s.ok]
         if not failing:
             raise
