@@ -16,10 +16,12 @@ stage names, `build.target` honoured, build args substituted); the image's
 `org.opencontainers.image.base.name` label; otherwise unknown, and every layer counts as the
 user's (the output says so).
 
-Size change: `size` compares an image with the most recent successful build of its service in
-the ledger that produced a *different* image id. A cached rebuild that reproduces the same image
-therefore does not hide the change of the build before it; an image built outside dockyard is
-compared with the last recorded build.
+Size change: `size` compares an image with the build before the one that made it: in the
+ledger's successful builds of its service, the latest one older than the build that recorded
+this image id and with another image id (so rebuilds that reproduce the same image are passed
+over). An image the ledger does not know (built outside dockyard) is compared with the last
+recorded build. Compose and BuildKit sometimes give a fully cached rebuild a new image id; it then
+counts as a build of its own, with a change of 0 bytes, which is what happened.
 """
 
 from __future__ import annotations
@@ -467,13 +469,20 @@ class SizeRow:
 def previous_build(
     ledger: Ledger, project: str, service: str, image_id: str
 ) -> ServiceBuild | None:
-    """The most recent ok build of `service` that made an image other than `image_id`."""
-    for record in ledger.service_builds(services=[service], project=project, status="ok", last=50):
-        if record.image_size is None or not record.image_id:
-            continue
-        if record.image_id != image_id:
-            return record
-    return None
+    """The build to compare the current image of `service` with (see the module docstring):
+    the latest ok build older than the one that made `image_id` whose image id differs; for an
+    image the ledger does not know, the last recorded build."""
+    records = [
+        record
+        for record in ledger.service_builds(
+            services=[service], project=project, status="ok", last=50
+        )
+        if record.image_size is not None and record.image_id
+    ]
+    current = next((i for i, r in enumerate(records) if r.image_id == image_id), None)
+    if current is None:
+        return records[0] if records else None
+    return next((r for r in records[current + 1 :] if r.image_id != image_id), None)
 
 
 def size_rows(

@@ -259,9 +259,18 @@ def test_gate_rules_flags_replace_settings(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- size change
 
 
-def record(ledger: Ledger, image_id: str, size: int, status: str = "ok") -> None:
+def record(ledger: Ledger, image_id: str, size: int, status: str = "ok", cached: int = 1) -> None:
+    """One build of `app` with 3 countable steps, `cached` of them from cache."""
     build = ServiceBuild(
-        "app", status, 1.0, 3, 1, 0.33, image="example/app:1", image_id=image_id, image_size=size
+        "app",
+        status,
+        1.0,
+        3,
+        cached,
+        cached / 3,
+        image="example/app:1",
+        image_id=image_id,
+        image_size=size,
     )
     ledger.record(
         BuildRecord(
@@ -270,19 +279,25 @@ def record(ledger: Ledger, image_id: str, size: int, status: str = "ok") -> None
     )
 
 
-def test_previous_build_is_the_last_one_that_made_another_image(tmp_path: Path) -> None:
+def test_previous_build_is_the_one_before_the_build_that_made_the_image(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     assert images.previous_build(ledger, "demo", "app", "sha256:b") is None  # no file yet
-    record(ledger, "sha256:a", 100)  # build 1
+    record(ledger, "sha256:a", 100, cached=0)  # build 1: cold
     record(ledger, "sha256:x", 999, status="failed")  # build 2: failed builds never count
-    record(ledger, "sha256:b", 120)  # build 3
-    record(ledger, "sha256:b", 120)  # build 4: a cached rebuild, same image
-    found = images.previous_build(ledger, "demo", "app", "sha256:b")
-    assert found is not None and (found.build_id, found.image_size) == (1, 100)
-    # An image built outside dockyard: compared with the last recorded build.
-    outside = images.previous_build(ledger, "demo", "app", "sha256:c")
-    assert outside is not None and outside.build_id == 4
-    assert images.previous_build(ledger, "other-project", "app", "sha256:c") is None
+    record(ledger, "sha256:b", 120)  # build 3: an edit
+    record(ledger, "sha256:b", 120, cached=3)  # build 4: a rebuild that made the same image
+    record(ledger, "sha256:c", 120, cached=3)  # build 5: fully cached, yet a new image id
+    record(ledger, "sha256:a", 100, cached=3)  # build 6: the edit reverted, cache reused
+
+    def previous(image_id: str, project: str = "demo") -> int | None:
+        found = images.previous_build(ledger, project, "app", image_id)
+        return found.build_id if found else None
+
+    assert previous("sha256:a") == 5  # made by build 6; build 5 made another image
+    assert previous("sha256:c") == 4
+    assert previous("sha256:b") == 1  # made by build 4 (and 3); before them: build 1
+    assert previous("sha256:d") == 6  # built outside dockyard: the last recorded build
+    assert previous("sha256:d", project="other") is None
 
 
 # --------------------------------------------------------------------------- names and size rows
@@ -329,7 +344,7 @@ def test_without_a_compose_project_a_name_is_an_image(tmp_path: Path) -> None:
 def test_size_rows_of_the_whole_project(tmp_path: Path) -> None:
     engine = app_project(tmp_path, DOCKYARD_SIZE_BUDGETS="app=20kB")
     ledger = Ledger(engine.settings.ledger_path)
-    record(ledger, "sha256:old", 15000)
+    record(ledger, "sha256:old", 15000)  # the image here is not in the ledger: compare with it
     rows = images.size_rows(engine, [])
     assert [(r.target.services, r.status) for r in rows] == [
         (("app",), "over budget"),
