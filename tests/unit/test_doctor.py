@@ -365,8 +365,8 @@ def test_secret_kind(path: str, kind: str | None) -> None:
 
 
 def dockerfile_facts(text: str, tmp_path: Path, **build: Any) -> ServiceFacts:
-    (tmp_path / "Dockerfile").write_text(text, encoding="utf-8")
-    (tmp_path / ".dockerignore").write_text("**/.env\n", encoding="utf-8")
+    (tmp_path / "Dockerfile").write_bytes(text.encode())
+    (tmp_path / ".dockerignore").write_bytes(b"**/.env\n")
     services = {"svc": {"build": {"context": str(tmp_path), "dockerfile": "Dockerfile", **build}}}
     return gather("svc", services, "p", hadolint_path=None)
 
@@ -528,7 +528,7 @@ def test_cache_from_registry_cache_and_own_image(tmp_path: Path) -> None:
     text = "FROM python:3.11-slim\nUSER 1\n"
     registry = dockerfile_facts(text, tmp_path, cache_from=["type=registry,ref=r/app:cache"])
     assert result_of(registry, "cache-from").status == PASS
-    (tmp_path / "Dockerfile").write_text(text, encoding="utf-8")
+    (tmp_path / "Dockerfile").write_bytes(text.encode())
     services = {
         "svc": {
             "build": {
@@ -577,8 +577,8 @@ def test_parse_the_bundled_requirements_in_hash_mode() -> None:
 
 def test_requirements_includes_are_followed(tmp_path: Path) -> None:
     (tmp_path / "reqs").mkdir()
-    (tmp_path / "reqs" / "base.txt").write_text("flask\n", encoding="utf-8")
-    (tmp_path / "requirements.txt").write_text("-r reqs/base.txt\nrequests==2.32.3\n", "utf-8")
+    (tmp_path / "reqs" / "base.txt").write_bytes(b"flask\n")
+    (tmp_path / "requirements.txt").write_bytes(b"-r reqs/base.txt\nrequests==2.32.3\n")
     facts = dockerfile_facts(
         "FROM x\nCOPY requirements.txt reqs ./\nRUN pip install -r requirements.txt\nUSER 1\n",
         tmp_path,

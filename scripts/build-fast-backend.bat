@@ -1,0 +1,2 @@
+@echo off
+inv build-fast && inv up

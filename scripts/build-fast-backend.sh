@@ -1,0 +1,2 @@
+#!/bin/sh
+inv build-fast && inv up
