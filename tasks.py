@@ -234,7 +234,7 @@ def ps(c: Context) -> None:
         "tail": "lines from the end of each log (default: 100)",
     },
 )
-def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -> None:
+def logs(c: Context, service: str | None = None, follow: bool = False, tail: int = 100) -> None:
     """Print the logs of the project's services."""
     from dockyard import render
 
@@ -256,6 +256,7 @@ def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -
 # tasks take `[IMAGE]` as an optional positional: its default is None (so the parser fills it from
 # the next word) and, when no word is given, the patch below gives it "" instead of an error.
 OPTIONAL_POSITIONALS: dict[str, str] = {
+    "logs": "service",
     "size": "image",
     "history": "image",
     "inspect-layers": "image",
