@@ -1078,7 +1078,7 @@ def check_dockerfile(svc: Svc, limits: Limits) -> CheckResult:
             FAIL,
             f"{svc.dockerfile_label} line {first.line}: unknown instruction {first.keyword}",
             "fix the instruction; Docker stops the build at a parse error",
-            [f"line {i.line}: {i.keyword}" for i in unknown],
+            [f"line {i.line}: {i.keyword}" for i in unknown] if len(unknown) > 1 else (),
         )
     if not dockerfile.stages:
         return _result(
@@ -1204,7 +1204,7 @@ def check_copy_before_install(svc: Svc, limits: Limits) -> CheckResult:
             found,
         )
     return _result(
-        svc, "copy-before-install", PASS, "dependencies install before the code is copied"
+        svc, "copy-before-install", PASS, "no copy of the whole context before an install"
     )
 
 

@@ -9,6 +9,7 @@ built by hand. The same checks run against the real engine in tests/docker/test_
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -588,12 +589,22 @@ def test_requirements_includes_are_followed(tmp_path: Path) -> None:
     )
 
 
-def test_pip_installs_of_the_bundled_dockerfile() -> None:
-    text = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
+def test_pip_installs() -> None:
+    text = (
+        "FROM x\n"
+        'RUN --mount=type=cache,target=/root/.cache/pip pip install --timeout=120 "uv==${V}"\n'
+        "RUN --mount=type=cache,target=/root/.cache/uv uv venv /opt/venv \\\n"
+        "    && uv pip install --python /opt/venv/bin/python --require-hashes \\\n"
+        "       -r /tmp/requirements.txt\n"
+        "RUN uv pip sync --python /cache/venv/bin/python --require-hashes /tmp/reqs.txt\n"
+        "RUN python3 -m pip install --no-deps --target=/opt/uv -r/tmp/uv-requirements.txt\n"
+    )
     installs = doctor.pip_installs(parse(text))
-    assert [(i.requirement_files, i.packages) for i in installs] == [
-        ((), ("uv==${UV_VERSION}",)),
-        (("/tmp/requirements.txt",), ()),
+    assert [(i.line, i.requirement_files, i.packages) for i in installs] == [
+        (2, (), ("uv==${V}",)),
+        (3, ("/tmp/requirements.txt",), ()),
+        (6, ("/tmp/reqs.txt",), ()),
+        (7, ("/tmp/uv-requirements.txt",), ()),
     ]
     loose = doctor.pip_installs(
         parse("FROM x\nRUN pip install --upgrade pip && pip install -e .\n")
@@ -823,3 +834,57 @@ def test_render_exact_text() -> None:
         "\n"
         "\u2717 doctor: 1 passed, 1 warning, 1 failed, 1 skipped\n"
     )
+
+
+# -- the README documents what the code does -----------------------------------------------------
+
+
+def readme_section(title: str) -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def test_readme_lists_every_check_id() -> None:
+    section = readme_section("inv doctor")
+    documented = re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE)
+    report = doctor.evaluate(
+        Facts(
+            GOOD_ENV,
+            ProjectFacts("p"),
+            (ServiceFacts("s", Path("."), Path("Dockerfile"), b"FROM x\n", "img"),),
+        ),
+        LIMITS,
+    )
+    assert documented == [check.id for check in report.checks]
+
+
+# README "Bad input" row -> the test in tests/docker/test_bad_input.py that covers it.
+BAD_INPUT_TESTS = {
+    "no `docker` on PATH": "test_no_docker_binary",
+    "engine stopped": "test_daemon_down",
+    "`DOCKER_HOST` pointing nowhere": "test_docker_host_pointing_nowhere",
+    "compose file missing": "test_compose_file_missing",
+    "compose file invalid YAML": "test_compose_file_invalid_yaml",
+    "unknown service (`build-fast --service`, `logs`)": "test_unknown_service",
+    "`.env` line python-dotenv cannot parse": "test_env_line_python_dotenv_cannot_parse",
+    "Dockerfile missing": "test_dockerfile_missing",
+    "Dockerfile syntax error": "test_dockerfile_syntax_error",
+    "a failing `RUN`": "test_failing_run",
+    "package index unreachable during the build": "test_package_index_unreachable",
+    "port already taken at `up`": "test_port_already_taken_at_up",
+    "health timeout (`up --timeout 5`)": "test_health_timeout",
+    "unknown image for `history` / `inspect-layers`": "test_unknown_image",
+    "unwritable ledger location": "test_unwritable_ledger",
+    "Ctrl-C during a build": "test_ctrl_c_during_build",
+    "Ctrl-C during `up`": "test_ctrl_c_during_up",
+}
+
+
+def test_every_bad_input_row_has_a_test() -> None:
+    rows = re.findall(r"^\| (.+?) \| .+ \| [0-9 /]+ \|$", readme_section("Bad input"), re.M)
+    assert rows == list(BAD_INPUT_TESTS)
+    tests = (REPO / "tests" / "docker" / "test_bad_input.py").read_text(encoding="utf-8")
+    for name in BAD_INPUT_TESTS.values():
+        assert f"\ndef {name}(" in tests, name
