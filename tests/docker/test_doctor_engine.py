@@ -108,12 +108,13 @@ def test_bundled_backend_all_pass_with_the_defaults(tmp_path: Path) -> None:
     (project.root / "dockyard.env").unlink()
     run = run_doctor(project, drop=("PYTHON_IMAGE", "POSTGRES_IMAGE", "BACKEND_IMAGE"))
     assert run.returncode == 0, run.stderr
-    assert run.report["summary"] == {
-        "pass": len(run.report["checks"]),
-        "warn": 0,
-        "fail": 0,
-        "skip": 0,
-    }, [c for c in run.report["checks"] if c["status"] != "PASS"]
+    not_passing = [c for c in run.report["checks"] if c["status"] != "PASS"]
+    # Free disk is unknowable only when the engine runs elsewhere (a devcontainer's socket,
+    # Docker Desktop's VM); then that one check is SKIP. Everything else must PASS.
+    assert all(
+        c["id"] == "disk-free" and c["status"] == "SKIP" and "unknown" in c["reason"]
+        for c in not_passing
+    ), not_passing
     ids = [c["id"] for c in run.report["checks"]]
     expected = [
         *("docker-binary", "docker-daemon", "buildkit", "compose", "image-store", "disk-free"),
