@@ -105,7 +105,13 @@ def up(
         if not failing:
             raise
         raise health_failure(engine, failing, timeout, cause=err.message) from None
-    return UpResult(engine.ps(), endpoints(engine.services), time.monotonic() - started)
+    states = engine.ps()
+    # Compose 2.26 sometimes ends `up --wait` with exit 0 when --wait-timeout runs out while
+    # a healthcheck is still starting (seen under load): trust the containers, not the code.
+    waiting = [s for s in states if s.health in ("starting", "unhealthy")]
+    if waiting:
+        raise health_failure(engine, waiting, timeout, cause="not healthy after")
+    return UpResult(states, endpoints(engine.services), time.monotonic() - started)
 
 
 def health_failure(
