@@ -413,6 +413,106 @@ def inspect_layers(
 
 
 @task(
+    iterable=["scenario", "strategy"],
+    help={
+        "repetitions": "builds per strategy and scenario (default: 3; 1 with --quick)",
+        "quick": "1 repetition of code-edit and deps-edit only (a CI smoke run)",
+        "scenario": "cold, no-change, code-edit or deps-edit (repeatable; default: all four)",
+        "strategy": "a strategy of DOCKYARD_BENCH_STRATEGIES (repeatable; default: all)",
+        "service": "the compose service whose build context is measured (default: the one "
+        "with a build: section)",
+        "import_runs": "container starts that time the app's import, per strategy (0: skip)",
+        "yes": "remove the benchmark's own images and cache mounts at the end without asking",
+        "keep": "leave the benchmark's images and cache mounts in place",
+        "dry_run": "only say what would be built, created and removed",
+        "json": "also write the full report (every sample, per-step timings) to this file",
+        "markdown": "also write the results table as Markdown (for the README) to this file",
+        "check": "exit 1 when a measured target is missed",
+    },
+)
+def bench(
+    c: Context,
+    repetitions: int = 0,
+    quick: bool = False,
+    scenario: list[str] | None = None,
+    strategy: list[str] | None = None,
+    service: str = "",
+    import_runs: int = 3,
+    yes: bool = False,
+    keep: bool = False,
+    dry_run: bool = False,
+    json: str = "",
+    markdown: str = "",
+    check: bool = False,
+) -> None:
+    """Measure build strategies x scenarios (cold, no change, code edit, dependency added)."""
+    import shlex
+
+    from dockyard import bench as bench_module
+    from dockyard import build, render
+    from dockyard.errors import SettingsError
+    from dockyard.render import bench as render_bench
+
+    with boundary():
+        engine = _engine()
+        settings = engine.settings
+        services = build.choose_services(engine, [service] if service else [])
+        if len(services) > 1:
+            raise SettingsError(
+                f"several services have a build: section ({', '.join(services)})",
+                "choose one with --service",
+            )
+        target = build.plan_service(engine, services[0])
+        plan = bench_module.make_plan(
+            service=target.service,
+            context_dir=target.context_dir,
+            dockerfiles=bench_module.parse_strategies(
+                settings.value("DOCKYARD_BENCH_STRATEGIES", bench_module.DEFAULT_STRATEGIES)
+            ),
+            build_args=target.build_args,
+            scenarios=scenario
+            or (bench_module.QUICK_SCENARIOS if quick else bench_module.SCENARIOS),
+            strategies=strategy or [],
+            repetitions=repetitions or (1 if quick else 3),
+            code_file=settings.value("DOCKYARD_BENCH_CODE_FILE"),
+            requirements_file=settings.value(
+                "DOCKYARD_BENCH_REQUIREMENTS", bench_module.DEFAULT_REQUIREMENTS
+            ),
+            import_module=settings.value("DOCKYARD_BENCH_IMPORT", bench_module.DEFAULT_IMPORT),
+            import_runs=import_runs,
+            command=shlex.join(["inv", *sys.argv[1:]]),
+        )
+        out = render.make_console()
+        render_bench.print_plan(out, bench_module.describe_plan(plan))
+        if dry_run:
+            return
+        if not keep and not yes:
+            if not sys.stdin.isatty():
+                raise SettingsError(
+                    "the benchmark removes the images and cache mounts it creates (named above)",
+                    "add --yes to confirm, or --keep to leave them",
+                )
+            from rich.prompt import Confirm
+
+            if not Confirm.ask("Run it and remove these at the end?", console=out, default=True):
+                raise SettingsError("nothing built", "add --yes to skip the question")
+        with render_bench.BenchProgress(out) as progress:
+            report = bench_module.run_bench(engine, plan, listener=progress, keep=keep)
+        render_bench.print_report(out, report)
+        if json:
+            import json as json_module
+
+            Path(json).write_text(json_module.dumps(report.to_dict(), indent=2) + "\n", "utf-8")
+            out.print(f"[muted]report written to {render.escape(json)}[/muted]")
+        if markdown:
+            Path(markdown).write_text(render_bench.markdown(report), "utf-8")
+            out.print(f"[muted]Markdown written to {render.escape(markdown)}[/muted]")
+        missed = [t.name for t in report.targets() if t.met is False]
+        if check and missed:
+            raise Exit(f"targets missed: {'; '.join(missed)}", code=1)
+
+
+@task(
     iterable=["service"],
     help={
         "service": "only check this service's build (repeatable; default: all with build:)",
@@ -446,4 +546,6 @@ def doctor(
             )
 
 
-ns = Collection(build_fast, timing, up, down, ps, logs, size, history, inspect_layers, doctor)
+ns = Collection(
+    build_fast, timing, up, down, ps, logs, size, history, inspect_layers, bench, doctor
+)

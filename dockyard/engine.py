@@ -437,6 +437,124 @@ class Engine:
         output = self.run(command)
         return [json.loads(line) for line in output.splitlines() if line.strip().startswith("{")]
 
+    # -- benchmark builds (`inv bench`): plain `docker buildx build`, not compose -------------
+    @staticmethod
+    def bench_build_command(
+        docker: Sequence[str],
+        context_dir: os.PathLike[str] | str,
+        *,
+        dockerfile: os.PathLike[str] | str,
+        tag: str,
+        build_args: Mapping[str, str],
+        no_cache: bool = False,
+        quiet: bool = False,
+    ) -> list[str]:
+        """The `docker buildx build` command line of one benchmark build, one flag per line.
+
+        `--progress=rawjson` writes BuildKit's status stream on stderr (buildx); `--load` puts
+        the image into the engine's image store with any builder driver.
+        """
+        command = [*docker, "buildx", "build"]
+        command += ["--quiet"] if quiet else ["--progress=rawjson"]
+        command += ["--load"]
+        command += ["--file", os.fspath(dockerfile)]
+        command += ["--tag", tag]
+        for name, value in build_args.items():
+            command += ["--build-arg", f"{name}={value}"]
+        if no_cache:
+            command += ["--no-cache"]
+        command += [os.fspath(context_dir)]
+        return command
+
+    def bench_build_stream(
+        self,
+        context_dir: os.PathLike[str] | str,
+        *,
+        dockerfile: os.PathLike[str] | str,
+        tag: str,
+        build_args: Mapping[str, str],
+        no_cache: bool = False,
+    ) -> Iterator[tuple[str, bytes]]:
+        """Run one benchmark build; yield (stream, line) pairs (the rawjson is on stderr).
+
+        Raises the translated error after the last line when the build fails.
+        """
+        from python_on_whales.utils import stream_stdout_and_stderr
+
+        command = self.bench_build_command(
+            self.docker_cmd(),
+            context_dir,
+            dockerfile=dockerfile,
+            tag=tag,
+            build_args=build_args,
+            no_cache=no_cache,
+        )
+        with docker_errors(self.settings):
+            yield from stream_stdout_and_stderr(command, env=dict(BUILDKIT_ENVIRONMENT))
+
+    def bench_build_quiet(
+        self,
+        context_dir: os.PathLike[str] | str,
+        *,
+        dockerfile: os.PathLike[str] | str,
+        tag: str,
+        build_args: Mapping[str, str],
+    ) -> str:
+        """A plain quiet `docker buildx build`; returns the image id it prints."""
+        command = self.bench_build_command(
+            self.docker_cmd(),
+            context_dir,
+            dockerfile=dockerfile,
+            tag=tag,
+            build_args=build_args,
+            quiet=True,
+        )
+        with environment(BUILDKIT_ENVIRONMENT):
+            output = self.run(command)
+        return output.strip().splitlines()[-1].strip() if output.strip() else ""
+
+    def buildx_version(self) -> str:
+        """`docker buildx version`, e.g. `github.com/docker/buildx 0.13.1 ...` -> `0.13.1`."""
+        output = self.run(self.docker_cmd("buildx", "version")).strip()
+        parts = output.split()
+        return parts[1] if len(parts) > 1 else output
+
+    def python_in_image(self, image: str, code: str) -> str:
+        """Run `python -c CODE` in a throwaway container of `image`; return its stdout."""
+        return self.run(
+            self.docker_cmd(
+                "run", "--rm", "--network", "none", "--entrypoint", "python", image, "-c", code
+            )
+        )
+
+    def image_remove(self, reference: str) -> bool:
+        """`docker image rm` (never forced); False when the engine refused (e.g. in use)."""
+        try:
+            self.run(self.docker_cmd("image", "rm", reference))
+        except DockyardError:
+            return False
+        return True
+
+    def build_cache_records(self) -> list[dict[str, Any]]:
+        """The build cache's records (`docker system df -v`): ID, Description, Size, ..."""
+        output = self.run(self.docker_cmd("system", "df", "-v", "--format", "{{json .BuildCache}}"))
+        text = output.strip()
+        if not text or text == "null":
+            return []
+        return [dict(r) for r in json.loads(text)]
+
+    def prune_build_cache_record(self, record_id: str) -> bool:
+        """Remove one build-cache record by its record id (the filter is a regex: anchored)."""
+        if not re.fullmatch(r"[A-Za-z0-9]+", record_id):
+            raise ValueError(f"not a build-cache record id: {record_id!r}")
+        try:
+            self.run(
+                self.docker_cmd("builder", "prune", "--force", "--filter", f"id=^{record_id}$")
+            )
+        except DockyardError:
+            return False
+        return True
+
     # -- doctor (`inv doctor`) -------------------------------------------------------------
     def docker_path(self) -> str | None:
         """Where the docker CLI is, or None when it is not on PATH (nothing is run)."""
@@ -452,9 +570,3 @@ class Engine:
     def compose_version(self) -> str:
         """`docker compose version --short`, e.g. `2.26.1`."""
         return self.run(self.docker_cmd("compose", "version", "--short")).strip()
-
-    def buildx_version(self) -> str:
-        """`docker buildx version`, e.g. `github.com/docker/buildx 0.13.1 ...` -> `0.13.1`."""
-        output = self.run(self.docker_cmd("buildx", "version")).strip()
-        parts = output.split()
-        return parts[1] if len(parts) > 1 else output

@@ -77,6 +77,29 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Where dockyard keeps its ledger and caches (git-ignored)",
     ),
     SettingSpec(
+        "DOCKYARD_BENCH_STRATEGIES",
+        "naive=Dockerfile.naive,pip-cache=Dockerfile.pip-cache,optimized=Dockerfile.optimized",
+        "`bench` strategies, name=Dockerfile (relative to the build context); "
+        "the first is the baseline of the ratios",
+    ),
+    SettingSpec(
+        "DOCKYARD_BENCH_CODE_FILE",
+        "",
+        "The source file `bench`'s code-edit scenario changes (default: main.py/app.py "
+        "in the context)",
+    ),
+    SettingSpec(
+        "DOCKYARD_BENCH_REQUIREMENTS",
+        "requirements.txt",
+        "The requirements file `bench`'s deps-edit scenario adds a package to "
+        "(relative to the build context)",
+    ),
+    SettingSpec(
+        "DOCKYARD_BENCH_IMPORT",
+        "app.main",
+        "The module `bench` imports in each image to time the app's start-up",
+    ),
+    SettingSpec(
         "DOCKYARD_SIZE_BUDGETS",
         "",
         "Size budgets per service (or image) for `size` and `inspect-layers`, "

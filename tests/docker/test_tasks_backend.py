@@ -19,7 +19,7 @@ from tests.docker.helpers import Project, bundled_backend_copy, step, steps_of
 
 pytestmark = pytest.mark.docker
 
-UV_STEP = "uv pip install"
+UV_STEP = "uv pip sync"  # Dockerfile.optimized syncs a venv kept in a cache mount
 CODE_STEP = "COPY app/ ./app/"
 
 
