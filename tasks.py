@@ -412,6 +412,20 @@ def inspect_layers(
             raise failure
 
 
+def _confirm_removal(out: Any, question: str, yes: bool, what: str, hint: str) -> None:
+    """Ask before removing what was just named; --yes skips it; no terminal and no --yes: stop."""
+    from dockyard.errors import SettingsError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise SettingsError(what, hint)
+    from rich.prompt import Confirm
+
+    if not Confirm.ask(question, console=out, default=True):
+        raise SettingsError("nothing done", "add --yes to skip the question")
+
+
 @task(
     iterable=["scenario", "strategy"],
     help={
@@ -428,6 +442,8 @@ def inspect_layers(
         "json": "also write the full report (every sample, per-step timings) to this file",
         "markdown": "also write the results table as Markdown (for the README) to this file",
         "check": "exit 1 when a measured target is missed",
+        "clean": "remove the images and cache mounts that killed or --keep runs left behind "
+        "(names them, asks first; not while another benchmark runs), then stop",
     },
 )
 def bench(
@@ -444,58 +460,52 @@ def bench(
     json: str = "",
     markdown: str = "",
     check: bool = False,
+    clean: bool = False,
 ) -> None:
     """Measure build strategies x scenarios (cold, no change, code edit, dependency added)."""
     import shlex
 
     from dockyard import bench as bench_module
-    from dockyard import build, render
-    from dockyard.errors import SettingsError
+    from dockyard import render
     from dockyard.render import bench as render_bench
 
     with boundary():
         engine = _engine()
-        settings = engine.settings
-        services = build.choose_services(engine, [service] if service else [])
-        if len(services) > 1:
-            raise SettingsError(
-                f"several services have a build: section ({', '.join(services)})",
-                "choose one with --service",
-            )
-        target = build.plan_service(engine, services[0])
-        plan = bench_module.make_plan(
-            service=target.service,
-            context_dir=target.context_dir,
-            dockerfiles=bench_module.parse_strategies(
-                settings.value("DOCKYARD_BENCH_STRATEGIES", bench_module.DEFAULT_STRATEGIES)
-            ),
-            build_args=target.build_args,
-            scenarios=scenario
-            or (bench_module.QUICK_SCENARIOS if quick else bench_module.SCENARIOS),
-            strategies=strategy or [],
-            repetitions=repetitions or (1 if quick else 3),
-            code_file=settings.value("DOCKYARD_BENCH_CODE_FILE"),
-            requirements_file=settings.value(
-                "DOCKYARD_BENCH_REQUIREMENTS", bench_module.DEFAULT_REQUIREMENTS
-            ),
-            import_module=settings.value("DOCKYARD_BENCH_IMPORT", bench_module.DEFAULT_IMPORT),
+        out = render.make_console()
+        if clean:
+            leftovers = bench_module.find_leftovers(engine)
+            render_bench.print_leftovers(out, leftovers)
+            if leftovers.describe() and not dry_run:
+                _confirm_removal(
+                    out,
+                    "Remove these?",
+                    yes,
+                    "--clean would remove what is named above",
+                    "add --yes to confirm (not while another benchmark runs: its images are here)",
+                )
+                render_bench.print_removed(out, bench_module.remove_leftovers(engine, leftovers))
+            return
+        plan = bench_module.plan_for_project(
+            engine,
+            service=service,
+            scenarios=scenario or (),
+            strategies=strategy or (),
+            repetitions=repetitions,
+            quick=quick,
             import_runs=import_runs,
             command=shlex.join(["inv", *sys.argv[1:]]),
         )
-        out = render.make_console()
         render_bench.print_plan(out, bench_module.describe_plan(plan))
         if dry_run:
             return
-        if not keep and not yes:
-            if not sys.stdin.isatty():
-                raise SettingsError(
-                    "the benchmark removes the images and cache mounts it creates (named above)",
-                    "add --yes to confirm, or --keep to leave them",
-                )
-            from rich.prompt import Confirm
-
-            if not Confirm.ask("Run it and remove these at the end?", console=out, default=True):
-                raise SettingsError("nothing built", "add --yes to skip the question")
+        if not keep:
+            _confirm_removal(
+                out,
+                "Run it and remove these at the end?",
+                yes,
+                "the benchmark removes the images and cache mounts it creates (named above)",
+                "add --yes to confirm, or --keep to leave them",
+            )
         with render_bench.BenchProgress(out) as progress:
             report = bench_module.run_bench(engine, plan, listener=progress, keep=keep)
         render_bench.print_report(out, report)

@@ -1021,6 +1021,14 @@ def cleanup(
     engine: Engine, plan: BenchPlan, tags: Sequence[str], image_ids: Sequence[str]
 ) -> list[str]:
     """Remove the run's images (tags, then the ids it produced) and its cache-mount records."""
+    return remove(engine, tags, image_ids, plan.cache_prefix)
+
+
+def remove(
+    engine: Engine, tags: Sequence[str], image_ids: Sequence[str], cache_prefix: str
+) -> list[str]:
+    """Remove images by tag, then by id, then the cache mounts whose id starts with the prefix;
+    return what was removed (an image still used by a container stays, and is not listed)."""
     removed: list[str] = []
     for tag in tags:
         if engine.image_remove(tag):
@@ -1028,12 +1036,44 @@ def cleanup(
     for image_id in image_ids:  # earlier builds' images, dangling once their tag moved on
         if engine.image_remove(image_id):
             removed.append(f"image {image_id.removeprefix('sha256:')[:12]}")
-    for record in owned_cache_records(engine.build_cache_records(), plan.cache_prefix):
+    for record in owned_cache_records(engine.build_cache_records(), cache_prefix):
         record_id = str(record.get("ID") or "")
         if record_id and engine.prune_build_cache_record(record_id):
             match = re.search(r'with id "/?([^"]*)"', str(record.get("Description") or ""))
             removed.append(f"cache mount {match[1] if match else record_id}")
     return removed
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What runs that never reached their cleanup (killed, `--keep`) left behind."""
+
+    images: tuple[str, ...]  # `dockyard-bench/<strategy>:<run id>[-engine]`
+    cache_mounts: tuple[str, ...]  # ids `dockyard-bench-<run id>-...`
+
+    def describe(self) -> list[str]:
+        return [
+            *(f"image {name}" for name in self.images),
+            *(f"cache mount {mount}" for mount in self.cache_mounts),
+        ]
+
+
+def find_leftovers(engine: Engine) -> Leftovers:
+    """Every image tagged in the benchmark's repository and every cache mount with its prefix.
+    (Untagged images of a killed run cannot be told apart from anyone else's.)"""
+    mounts = []
+    for record in owned_cache_records(engine.build_cache_records(), f"{CACHE_PREFIX}-"):
+        match = re.search(r'with id "/?([^"]*)"', str(record.get("Description") or ""))
+        if match:
+            mounts.append(match[1])
+    return Leftovers(
+        tuple(engine.image_references(f"{IMAGE_REPOSITORY}/*")), tuple(sorted(set(mounts)))
+    )
+
+
+def remove_leftovers(engine: Engine, leftovers: Leftovers) -> list[str]:
+    removed = remove(engine, leftovers.images, (), f"{CACHE_PREFIX}-")
+    return [f"image {r}" if not r.startswith(("image ", "cache mount ")) else r for r in removed]
 
 
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:
@@ -1085,3 +1125,44 @@ def run_bench(
     if on_report is not None:
         on_report(report)
     return report
+
+
+def plan_for_project(
+    engine: Engine,
+    *,
+    service: str = "",
+    scenarios: Sequence[str] = (),
+    strategies: Sequence[str] = (),
+    repetitions: int = 0,
+    quick: bool = False,
+    import_runs: int = 3,
+    command: str = "",
+) -> BenchPlan:
+    """The plan for a compose project: its (one) buildable service's context and build args,
+    the strategies of DOCKYARD_BENCH_STRATEGIES, the scenario files from the settings."""
+    from dockyard import build
+
+    settings = engine.settings
+    services = build.choose_services(engine, [service] if service else [])
+    if len(services) > 1:
+        raise SettingsError(
+            f"several services have a build: section ({', '.join(services)})",
+            "choose one with --service",
+        )
+    target = build.plan_service(engine, services[0])
+    return make_plan(
+        service=target.service,
+        context_dir=target.context_dir,
+        dockerfiles=parse_strategies(
+            settings.value("DOCKYARD_BENCH_STRATEGIES", DEFAULT_STRATEGIES)
+        ),
+        build_args=target.build_args,
+        scenarios=scenarios or (QUICK_SCENARIOS if quick else SCENARIOS),
+        strategies=strategies,
+        repetitions=repetitions or (1 if quick else 3),
+        code_file=settings.value("DOCKYARD_BENCH_CODE_FILE"),
+        requirements_file=settings.value("DOCKYARD_BENCH_REQUIREMENTS", DEFAULT_REQUIREMENTS),
+        import_module=settings.value("DOCKYARD_BENCH_IMPORT", DEFAULT_IMPORT),
+        import_runs=import_runs,
+        command=command,
+    )

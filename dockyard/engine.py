@@ -570,3 +570,17 @@ class Engine:
     def compose_version(self) -> str:
         """`docker compose version --short`, e.g. `2.26.1`."""
         return self.run(self.docker_cmd("compose", "version", "--short")).strip()
+
+    def image_references(self, pattern: str) -> list[str]:
+        """`repository:tag` of the local images matching a reference pattern (`repo/*`)."""
+        output = self.run(
+            self.docker_cmd(
+                "image",
+                "ls",
+                "--filter",
+                f"reference={pattern}",
+                "--format",
+                "{{.Repository}}:{{.Tag}}",
+            )
+        )
+        return sorted({line.strip() for line in output.splitlines() if line.strip()})

@@ -15,6 +15,7 @@ from dockyard.bench import (
     BenchReport,
     Cell,
     InstallerCounts,
+    Leftovers,
     Sample,
     Stats,
 )
@@ -50,9 +51,10 @@ def spread(stats: Stats | None) -> str:
 
 
 def percent(value: float | None) -> str:
+    """`4.0%`, `14.6%` (one decimal below 100 %, as the targets are written), `115%`."""
     if value is None:
         return "-"
-    return f"{value * 100:.1f}%" if value < 0.1 else f"{value * 100:.0f}%"
+    return f"{value * 100:.1f}%" if value < 1 else f"{value * 100:.0f}%"
 
 
 def installer_text(counts: InstallerCounts) -> str:
@@ -388,3 +390,17 @@ class BenchProgress(BenchListener):
 def print_plan(console: Console, lines: Sequence[str]) -> None:
     for line in lines:
         console.print(escape(line), soft_wrap=True)
+
+
+def print_leftovers(console: Console, leftovers: Leftovers) -> None:
+    lines = leftovers.describe()
+    if not lines:
+        console.print("nothing left over by earlier benchmark runs")
+        return
+    console.print("left over by earlier benchmark runs:")
+    for line in lines:
+        console.print(f"  {escape(line)}", soft_wrap=True)
+
+
+def print_removed(console: Console, removed: Sequence[str]) -> None:
+    console.print(f"removed {len(removed)}: {escape(', '.join(removed)) or '-'}", soft_wrap=True)

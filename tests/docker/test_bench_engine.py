@@ -181,3 +181,42 @@ def test_bad_choices_end_with_one_line(project: Project) -> None:
     assert "Traceback" not in done.stdout + done.stderr
     assert "unknown scenario 'warm'" in done.stderr
     assert "choose from: cold, no-change, code-edit, deps-edit" in done.stderr
+
+
+def test_keep_leaves_its_images_and_clean_removes_them(project: Project) -> None:
+    out = project.root / "keep.json"
+    done = project.inv(
+        "bench",
+        "--keep",
+        "--scenario",
+        "no-change",
+        "--strategy",
+        "optimized",
+        "--repetitions",
+        "1",
+        "--import-runs",
+        "0",
+        "--json",
+        str(out),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    run_id = report["plan"]["run_id"]
+    assert report["removed"] == []
+    assert images_of_run(run_id) == [
+        f"dockyard-bench/optimized:{run_id}",
+        f"dockyard-bench/optimized:{run_id}-engine",
+    ]
+    assert cache_mounts_of_run(run_id)
+    listed = project.inv("bench", "--clean", "--dry-run")
+    assert listed.returncode == 0
+    assert f"image dockyard-bench/optimized:{run_id}" in listed.stdout
+    assert f"cache mount dockyard-bench-{run_id}-optimized-uv" in listed.stdout
+    refused = project.inv("bench", "--clean")
+    assert refused.returncode == 2 and "add --yes to confirm" in refused.stderr
+    assert images_of_run(run_id)
+    cleaned = project.inv("bench", "--clean", "--yes")
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert f"image dockyard-bench/optimized:{run_id}" in cleaned.stdout
+    assert images_of_run(run_id) == []
+    assert cache_mounts_of_run(run_id) == []

@@ -537,7 +537,7 @@ def test_results_table_text() -> None:
         "┃                   ┃             naive ┃      after: pip + ┃        optimized ┃\n"
         "┃ build             ┃            before ┃       cache mount ┃               uv ┃\n"
         "┡━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━┩\n"
-        "│ first build       │             8.50s │        9.00s 106% │        3.90s 46% │\n"
+        "│ first build       │             8.50s │        9.00s 106% │      3.90s 45.9% │\n"
         "│ (cold)            │         8.33-8.67 │         8.82-9.18 │        3.82-3.98 │\n"
         "│ no change         │             0.30s │        0.31s 103% │       0.31s 103% │\n"
         "│                   │         0.29-0.31 │         0.30-0.32 │        0.30-0.32 │\n"
@@ -545,7 +545,7 @@ def test_results_table_text() -> None:
         "│ docker build)     │         0.29-0.31 │         0.29-0.31 │        0.28-0.30 │\n"
         "│ code edit         │             8.20s │        0.33s 4.0% │       0.35s 4.3% │\n"
         "│                   │         8.04-8.36 │         0.32-0.34 │        0.34-0.36 │\n"
-        "│ dependency added  │             9.10s │         8.90s 98% │        1.30s 14% │\n"
+        "│ dependency added  │             9.10s │       8.90s 97.8% │      1.30s 14.3% │\n"
         "│                   │         8.92-9.28 │         8.72-9.08 │        1.27-1.33 │\n"
         "├───────────────────┼───────────────────┼───────────────────┼──────────────────┤\n"
         "│ image size        │          220.8 MB │          220.9 MB │         220.8 MB │\n"
@@ -570,15 +570,15 @@ def test_markdown() -> None:
         "| build | naive (before) | pip-cache (after: pip + cache mount) | optimized (uv) |\n"
         "|---|---:|---:|---:|\n"
         "| first build (cold) | 8.50s (8.33-8.67) | 9.00s (8.82-9.18) **106%** | "
-        "3.90s (3.82-3.98) **46%** |\n"
+        "3.90s (3.82-3.98) **45.9%** |\n"
         "| no change | 0.30s (0.29-0.31) | 0.31s (0.30-0.32) **103%** | "
         "0.31s (0.30-0.32) **103%** |\n"
         "| no change (plain docker build) | 0.30s (0.29-0.31) | 0.30s (0.29-0.31) | "
         "0.29s (0.28-0.30) |\n"
         "| code edit | 8.20s (8.04-8.36) | 0.33s (0.32-0.34) **4.0%** | "
         "0.35s (0.34-0.36) **4.3%** |\n"
-        "| dependency added | 9.10s (8.92-9.28) | 8.90s (8.72-9.08) **98%** | "
-        "1.30s (1.27-1.33) **14%** |\n"
+        "| dependency added | 9.10s (8.92-9.28) | 8.90s (8.72-9.08) **97.8%** | "
+        "1.30s (1.27-1.33) **14.3%** |\n"
         "| image size | 220.8 MB | 220.9 MB | 220.8 MB |\n"
         "| app import at start | 0.47s (CPU 0.42s) | 0.47s (CPU 0.42s) | 0.47s (CPU 0.42s) |\n"
         "| packages, first build (cold) | 17 of 17 downloaded | 17 of 17 downloaded | "
@@ -611,10 +611,10 @@ def test_ratio_bars_on_a_cp1252_console() -> None:
     render_bench.ratio_bars(out, report, width=20)
     assert buffer.getvalue() == (
         "share of naive's build time (full width = 106%)\n"
-        "first build (cold)  pip-cache  ####################   106%\n"
-        "                    optimized  #########               46%\n"
-        "dependency added    pip-cache  ##################      98%\n"
-        "                    optimized  ###                     14%\n"
+        "first build (cold)  pip-cache  ####################    106%\n"
+        "                    optimized  #########              45.9%\n"
+        "dependency added    pip-cache  ##################     97.8%\n"
+        "                    optimized  ###                    14.3%\n"
     )
 
 
@@ -682,3 +682,51 @@ def test_describe_plan_names_everything_it_removes() -> None:
     assert lines[2] == (
         "cache mounts it creates and removes at the end: ids dockyard-bench-20261127-180000-abcd-*"
     )
+
+
+class FakeEngine:
+    """Only what the leftovers need: the real `docker system df -v` rows, fixed images."""
+
+    def __init__(self) -> None:
+        self.removed: list[str] = []
+        self.pruned: list[str] = []
+
+    def build_cache_records(self) -> list[dict[str, str]]:
+        rows: list[dict[str, str]] = json.loads(
+            (DATA / "buildcache-records.json").read_text(encoding="utf-8")
+        )
+        return rows
+
+    def image_references(self, pattern: str) -> list[str]:
+        assert pattern == "dockyard-bench/*"
+        return ["dockyard-bench/naive:20261127-180000-abcd"]
+
+    def image_remove(self, reference: str) -> bool:
+        self.removed.append(reference)
+        return True
+
+    def prune_build_cache_record(self, record_id: str) -> bool:
+        self.pruned.append(record_id)
+        return True
+
+
+def test_leftovers_are_the_benchmarks_own_images_and_cache_mounts() -> None:
+    engine = FakeEngine()
+    leftovers = bench.find_leftovers(engine)  # type: ignore[arg-type]
+    assert leftovers.describe() == [
+        "image dockyard-bench/naive:20261127-180000-abcd",
+        "cache mount dockyard-bench-v1exp24906-pip",
+        "cache mount dockyard-bench-v2exp17036-pip",
+        "cache mount dockyard-bench-v2exp17036-uv",
+        "cache mount dockyard-bench-v2exp17036-venv",
+    ]
+    removed = bench.remove_leftovers(engine, leftovers)  # type: ignore[arg-type]
+    assert engine.removed == ["dockyard-bench/naive:20261127-180000-abcd"]
+    assert len(engine.pruned) == 4  # by record id; `dockyard-uv`, `bh-cold1-uv` stay
+    assert removed[0] == "image dockyard-bench/naive:20261127-180000-abcd"
+    assert sorted(removed[1:]) == [
+        "cache mount dockyard-bench-v1exp24906-pip",
+        "cache mount dockyard-bench-v2exp17036-pip",
+        "cache mount dockyard-bench-v2exp17036-uv",
+        "cache mount dockyard-bench-v2exp17036-venv",
+    ]
