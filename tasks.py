@@ -435,7 +435,8 @@ def _confirm_removal(out: Any, question: str, yes: bool, what: str, hint: str) -
         "strategy": "a strategy of DOCKYARD_BENCH_STRATEGIES (repeatable; default: all)",
         "service": "the compose service whose build context is measured (default: the one "
         "with a build: section)",
-        "import_runs": "container starts that time the app's import, per strategy (0: skip)",
+        "import_runs": "container starts that time the app's import, per image (default: 5; "
+        "0: skip)",
         "yes": "remove the benchmark's own images and cache mounts at the end without asking",
         "keep": "leave the benchmark's images and cache mounts in place",
         "dry_run": "only say what would be built, created and removed",
@@ -453,7 +454,7 @@ def bench(
     scenario: list[str] | None = None,
     strategy: list[str] | None = None,
     service: str = "",
-    import_runs: int = 3,
+    import_runs: int = 5,
     yes: bool = False,
     keep: bool = False,
     dry_run: bool = False,

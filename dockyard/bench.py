@@ -401,7 +401,7 @@ def make_plan(
     code_file: str = "",
     requirements_file: str = DEFAULT_REQUIREMENTS,
     import_module: str = DEFAULT_IMPORT,
-    import_runs: int = 3,
+    import_runs: int = 5,
     run_id: str = "",
     command: str = "",
 ) -> BenchPlan:
@@ -957,24 +957,24 @@ class BenchRun:
 
     # -- imports ---------------------------------------------------------------------------------
     def _measure_imports(self) -> None:
+        """Time the app's import in each final image; the strategies take turns, like builds."""
         plan = self.plan
         if not plan.import_module or plan.import_runs <= 0:
             return
         code = _IMPORT_CODE.format(module=plan.import_module)
-        for strategy in plan.strategies:
-            self.listener.message(
-                f"timing `import {plan.import_module}` in {plan.image(strategy.name)} "
-                f"({plan.import_runs}x)"
-            )
-            walls: list[float] = []
-            cpus: list[float] = []
-            for _ in range(plan.import_runs):
+        self.listener.message(
+            f"timing `import {plan.import_module}` at container start, "
+            f"{plan.import_runs}x per image, the images taking turns"
+        )
+        for name in self.report.strategies:
+            self.report.import_seconds[name] = []
+            self.report.import_cpu_seconds[name] = []
+        for run in range(1, plan.import_runs + 1):
+            for strategy in plan.order(run):
                 output = self.engine.python_in_image(plan.image(strategy.name), code)
                 wall, cpu = parse_import_seconds(output)
-                walls.append(wall)
-                cpus.append(cpu)
-            self.report.import_seconds[strategy.name] = walls
-            self.report.import_cpu_seconds[strategy.name] = cpus
+                self.report.import_seconds[strategy.name].append(wall)
+                self.report.import_cpu_seconds[strategy.name].append(cpu)
 
     # -- cleanup ---------------------------------------------------------------------------------
     def _cleanup(self) -> None:
@@ -1135,7 +1135,7 @@ def plan_for_project(
     strategies: Sequence[str] = (),
     repetitions: int = 0,
     quick: bool = False,
-    import_runs: int = 3,
+    import_runs: int = 5,
     command: str = "",
 ) -> BenchPlan:
     """The plan for a compose project: its (one) buildable service's context and build args,
