@@ -3,6 +3,7 @@ the Markdown for the README, and the progress display while the builds run."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -327,7 +328,7 @@ class BenchProgress(BenchListener):
             self._progress = Progress(
                 SpinnerColumn("line"),
                 TextColumn("{task.description}"),
-                BarColumn(bar_width=20),
+                BarColumn(bar_width=10),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 console=self.console,
@@ -353,13 +354,14 @@ class BenchProgress(BenchListener):
             return
         from dockyard.progress import StepStarted
 
-        started = [e for e in events if isinstance(e, StepStarted)]
+        started = [e for e in events if isinstance(e, StepStarted) and e.step.is_dockerfile_step]
         now = time.monotonic()
         if not started or now - self._last < 0.2:
             return
         self._last = now
         step = started[-1].step
-        name = _short(step.instruction or step.name, 40)
+        # `RUN --mount=... --mount=... uv pip sync`: the command says more than its mounts
+        name = _short(re.sub(r"--mount=\S+\s*", "", step.instruction or step.name), 28)
         self._progress.update(
             self._task, description=f"{escape(self._label)}  [muted]{escape(name)}[/muted]"
         )
