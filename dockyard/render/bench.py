@@ -69,6 +69,12 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def step_text(name: str, width: int) -> str:
+    """A step for a narrow column: `RUN --mount=... --mount=... uv pip sync` says more without
+    its mounts."""
+    return _short(re.sub(r"--mount=\S+\s*", "", name), width)
+
+
 # -- labels --------------------------------------------------------------------------------------
 def strategy_title(report: BenchReport, name: str) -> str:
     return next((s.title for s in report.plan.strategies if s.name == name), "")
@@ -225,7 +231,7 @@ def time_went_table(report: BenchReport, strategy: str = TARGET_STRATEGY, top: i
     table.add_column("steps that ran (median), slowest first", overflow="ellipsis", no_wrap=True)
     for scenario in report.plan.scenarios:
         cell = report.cell(strategy, scenario)
-        parts = [f"{secs(s):>6} {escape(_short(name, 60))}" for name, s in cell.steps[:top]]
+        parts = [f"{secs(s):>6} {escape(step_text(name, 60))}" for name, s in cell.steps[:top]]
         table.add_row(escape(scenario_title(scenario)), "\n".join(parts) or "-")
     return table
 
@@ -360,8 +366,7 @@ class BenchProgress(BenchListener):
             return
         self._last = now
         step = started[-1].step
-        # `RUN --mount=... --mount=... uv pip sync`: the command says more than its mounts
-        name = _short(re.sub(r"--mount=\S+\s*", "", step.instruction or step.name), 28)
+        name = step_text(step.instruction or step.name, 28)
         self._progress.update(
             self._task, description=f"{escape(self._label)}  [muted]{escape(name)}[/muted]"
         )

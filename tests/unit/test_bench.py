@@ -730,3 +730,14 @@ def test_leftovers_are_the_benchmarks_own_images_and_cache_mounts() -> None:
         "cache mount dockyard-bench-v2exp17036-uv",
         "cache mount dockyard-bench-v2exp17036-venv",
     ]
+
+
+def test_step_text_drops_mount_flags() -> None:
+    name = (
+        "[runtime 5/7] RUN --mount=from=uv,source=/opt/uv/bin/uv,target=/usr/local/bin/uv     "
+        "--mount=type=cache,id=${CACHE_ID}-uv,target=/root/.cache/uv,sharing=locked     "
+        "export UV_CONFIG_FILE=/tmp/deps/uv.toml && uv pip sync"
+    )
+    assert render_bench.step_text(name, 60) == (
+        "[runtime 5/7] RUN export UV_CONFIG_FILE=/tmp/deps/uv.toml..."
+    )
