@@ -35,14 +35,14 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard import context as ctx
-from dockyard.errors import BuildFailed, DockyardError, SettingsError
+from dockyard.errors import BuildFailed, DockyardError, Interrupted, SettingsError
 from dockyard.progress import BuildReport, Event, RawJsonStream
 
 if TYPE_CHECKING:
@@ -824,8 +824,8 @@ class BenchRun:
         except KeyboardInterrupt:
             report.status = "interrupted"
             raise
-        except DockyardError:
-            report.status = "failed"
+        except DockyardError as err:
+            report.status = "interrupted" if isinstance(err, Interrupted) else "failed"
             raise
         finally:
             report.load_after = load_average()
@@ -877,6 +877,8 @@ class BenchRun:
         label = self._label(strategy.name, scenario, rep)
         self._index += 1
         self.listener.build_started(label, self._index, plan.builds())
+        if image not in self._owned.tags:  # before the build: Ctrl-C may land after the tag
+            self._owned.tags.append(image)
         stream = RawJsonStream(default_service=strategy.name)
         command_error: DockyardError | None = None
         started = time.monotonic()
@@ -894,8 +896,6 @@ class BenchRun:
             command_error = err
         seconds = time.monotonic() - started
         self.listener.build_events(stream.close(), stream)
-        if image not in self._owned.tags:
-            self._owned.tags.append(image)
         report = stream.report(strategy.name, 1 if command_error else 0)
         if command_error is not None:
             raise _failure(label, report, command_error)
@@ -939,6 +939,8 @@ class BenchRun:
         label = self._label(strategy.name, REFERENCE, rep)
         self._index += 1
         self.listener.build_started(label, self._index, plan.builds())
+        if tag not in self._owned.tags:
+            self._owned.tags.append(tag)
         started = time.monotonic()
         image_id = self.engine.bench_build_quiet(
             folder,
@@ -947,8 +949,6 @@ class BenchRun:
             build_args=self._build_args(strategy, rep),
         )
         seconds = time.monotonic() - started
-        if tag not in self._owned.tags:
-            self._owned.tags.append(tag)
         if image_id and image_id not in self._owned.image_ids:
             self._owned.image_ids.append(image_id)
         sample = Sample(strategy.name, REFERENCE, rep, seconds, image_id=image_id)
@@ -1077,6 +1077,15 @@ def remove_leftovers(engine: Engine, leftovers: Leftovers) -> list[str]:
 
 
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:
+    # Ctrl-C in a terminal reaches the docker CLI too: BuildKit cancels the build ("context
+    # canceled") and the CLI may exit before Python sees its KeyboardInterrupt.
+    texts = [err.message, err.detail, getattr(err, "stderr_tail", "") or ""]
+    texts += [step.error or "" for step in report.steps]
+    if any("context canceled" in text for text in texts):
+        return Interrupted(
+            "benchmark interrupted; its images and cache mounts were removed",
+            "run `inv bench` again when ready",
+        )
     step = report.failing_step
     if step is None:
         return BuildFailed(
@@ -1119,12 +1128,10 @@ def run_bench(
     *,
     listener: BenchListener | None = None,
     keep: bool = False,
-    on_report: Callable[[BenchReport], None] | None = None,
 ) -> BenchReport:
-    report = BenchRun(engine, plan, listener=listener, keep=keep).run()
-    if on_report is not None:
-        on_report(report)
-    return report
+    """Run the plan and return its report. On a failure or Ctrl-C the benchmark's images and
+    cache mounts are removed first, then the error is raised."""
+    return BenchRun(engine, plan, listener=listener, keep=keep).run()
 
 
 def plan_for_project(

@@ -220,3 +220,35 @@ def test_keep_leaves_its_images_and_clean_removes_them(project: Project) -> None
     assert f"image dockyard-bench/optimized:{run_id}" in cleaned.stdout
     assert images_of_run(run_id) == []
     assert cache_mounts_of_run(run_id) == []
+
+
+def test_a_failing_strategy_ends_with_one_line_and_leaves_nothing(project: Project) -> None:
+    broken = project.root / "Broken.Dockerfile"
+    broken.write_text(
+        "ARG PYTHON_IMAGE=python:3.11-slim\n"
+        "FROM ${PYTHON_IMAGE}\n"
+        "ARG CACHE_ID=x\n"
+        "RUN --mount=type=cache,id=${CACHE_ID}-x,target=/x echo about to fail && exit 3\n",
+        encoding="utf-8",
+    )
+    done = project.inv(
+        "bench",
+        "--strategy",
+        "broken",
+        "--scenario",
+        "no-change",
+        "--repetitions",
+        "1",
+        "--yes",
+        DOCKYARD_BENCH_STRATEGIES=f"naive=Dockerfile.naive,broken={broken}",
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "failed at `RUN --mount=type=cache" in done.stderr
+    assert "exit code: 3" in done.stderr
+    assert "about to fail" in done.stderr  # the failing step's log lines
+    assert "hint: fix the Dockerfile" in done.stderr
+    match = re.search(r"dockyard-bench/broken:(\S+?),", done.stdout)
+    assert match, done.stdout
+    assert images_of_run(match[1]) == []
+    assert cache_mounts_of_run(match[1]) == []

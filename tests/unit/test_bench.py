@@ -21,7 +21,7 @@ from dockyard.bench import (
     Strategy,
 )
 from dockyard.engine import Engine
-from dockyard.errors import DockyardError, SettingsError
+from dockyard.errors import CommandFailed, DockyardError, Interrupted, SettingsError
 from dockyard.progress import BuildReport, reports_from_stream
 from dockyard.render import bench as render_bench
 from dockyard.render import make_console
@@ -741,3 +741,31 @@ def test_step_text_drops_mount_flags() -> None:
     assert render_bench.step_text(name, 60) == (
         "[runtime 5/7] RUN export UV_CONFIG_FILE=/tmp/deps/uv.toml..."
     )
+
+
+def test_a_build_canceled_by_ctrl_c_is_an_interruption_not_a_broken_dockerfile() -> None:
+    text = (DATA / "naive-canceled.rawjson").read_text(encoding="utf-8")
+    assert text.rstrip().endswith("ERROR: failed to solve: Canceled: context canceled")
+    report = reports_from_stream(text, returncode=1, default_service="naive")["naive"]
+    assert report.ok is False
+    err = CommandFailed(
+        "ERROR: failed to solve: Canceled: context canceled",
+        "see the output above",
+        command=["docker", "buildx", "build"],
+        return_code=1,
+        stderr_tail=text.rstrip().splitlines()[-1],
+    )
+    failure = bench._failure("rep 1/3  cold       naive", report, err)
+    assert isinstance(failure, Interrupted)
+    assert failure.exit_code == 130
+
+
+def test_a_failing_step_is_named_with_its_log() -> None:
+    report = captured("naive-cold.rawjson")
+    failing = bench._failure(
+        "rep 1/1  cold  naive",
+        report,
+        CommandFailed("failed", "h", command=[], return_code=1, stderr_tail="exit code: 3"),
+    )
+    # this capture succeeded: no failing step, so the command's own message is used
+    assert failing.message == "bench build (rep 1/1 cold naive) failed: failed"
