@@ -352,12 +352,10 @@ class Engine:
         return dict(json.loads(output))
 
     def image_exists(self, reference: str) -> bool:
-        from python_on_whales.exceptions import NoSuchImage
-
+        """Whether the engine has the image; a daemon that cannot be reached still raises."""
         try:
-            with docker_errors(self.settings):
-                self.client.image.inspect(reference)
-        except (NoSuchImage, CommandFailed):
+            self.image_inspect(reference)
+        except ImageNotFound:
             return False
         return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,8 +89,11 @@ def test_settings_from_the_env_file(tiny: Project) -> None:
 
 
 def test_up_ps_down_on_any_project(tiny: Project) -> None:
+    api_image = tiny.compose("config", "--images").stdout.split()[0]
+    subprocess.run(["docker", "image", "rm", api_image], capture_output=True, check=True)
     up = tiny.inv("up", "--timeout", "60")
     assert up.returncode == 0, up.stdout + up.stderr
+    assert "Build summary" in up.stdout  # the missing image was built first, with the build view
     assert f"http://127.0.0.1:{tiny.env['TINY_PORT']}" in up.stdout
     ps = tiny.inv("ps")
     assert "api" in ps.stdout and "healthy" in ps.stdout

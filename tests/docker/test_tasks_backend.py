@@ -61,7 +61,9 @@ def test_no_change_rebuild_is_fully_cached(project: Project) -> None:
 
 def test_code_edit_keeps_dependencies_cached(project: Project) -> None:
     main = project.root / "backend" / "app" / "main.py"
-    main.write_text(main.read_text(encoding="utf-8") + "\n# a code-only edit\n", encoding="utf-8")
+    # A token of this run: the engine may have cached an identical edit from an earlier run.
+    edit = f"\n# a code-only edit {project.name}\n"
+    main.write_text(main.read_text(encoding="utf-8") + edit, encoding="utf-8")
     report = project.inv_json("build-fast")
     steps = steps_of(report, "backend")
     assert step(steps, UV_STEP)["cached"] is True
@@ -73,7 +75,8 @@ def test_code_edit_keeps_dependencies_cached(project: Project) -> None:
 def test_requirements_edit_reruns_the_dependency_step(project: Project) -> None:
     requirements = project.root / "backend" / "requirements.txt"
     requirements.write_text(
-        requirements.read_text(encoding="utf-8") + "# a requirements edit\n", encoding="utf-8"
+        requirements.read_text(encoding="utf-8") + f"# a requirements edit {project.name}\n",
+        encoding="utf-8",
     )
     report = project.inv_json("build-fast")
     steps = steps_of(report, "backend")
