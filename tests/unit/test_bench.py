@@ -172,9 +172,13 @@ def test_plan_of_the_bundled_backend() -> None:
     assert plan.code_file == "app/main.py"
     assert plan.requirements_file == "requirements.txt"
     # what Docker sends: code and requirements yes; tests and Dockerfiles (.dockerignore) no
-    assert {"app/main.py", "requirements.txt", "run.sh", "uv-requirements.txt", ".dockerignore"} <= set(
-        plan.files
-    )
+    assert {
+        "app/main.py",
+        "requirements.txt",
+        "run.sh",
+        "uv-requirements.txt",
+        ".dockerignore",
+    } <= set(plan.files)
     assert not [f for f in plan.files if f.startswith("tests/") or f.startswith("Dockerfile")]
     assert plan.image("optimized") == "dockyard-bench/optimized:20261127-180000-abcd"
     assert plan.cache_id("optimized", 2) == "dockyard-bench-20261127-180000-abcd-optimized-r2"
