@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from dockyard import context as ctx
 from dockyard.dockerfile import Dockerfile, Instruction, parse, parse_arg, substitute
 from dockyard.errors import DockyardError, SettingsError
+from dockyard.imageref import normalize
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
@@ -593,21 +594,6 @@ def is_root(user: str) -> bool:
     return name in ("", "root", "0")
 
 
-def normalize_ref(ref: str) -> str:
-    """`python:3.11` -> `docker.io/library/python:3.11`; a missing tag means `latest`."""
-    ref = ref.strip()
-    name, at, digest = ref.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last:
-        name += ":latest"
-    first = name.split("/", 1)[0]
-    if "/" not in name:
-        name = f"docker.io/library/{name}"
-    elif not ("." in first or ":" in first or first == "localhost"):
-        name = f"docker.io/{name}"
-    return name + (at + digest if at else "")
-
-
 def inline_cache_enabled(build: Mapping[str, Any]) -> bool:
     args = build.get("args") or {}
     return isinstance(args, Mapping) and _truthy(str(args.get("BUILDKIT_INLINE_CACHE") or ""))
@@ -621,7 +607,7 @@ def project_builds(services: Mapping[str, Mapping[str, Any]], project: str) -> d
         if not build:
             continue
         image = str(svc.get("image") or f"{project}-{name}")
-        key = normalize_ref(image)
+        key = normalize(image)
         built[key] = built.get(key, False) or inline_cache_enabled(build)
     return built
 
@@ -1292,16 +1278,14 @@ def check_cache_from(svc: Svc, limits: Limits) -> CheckResult:
     if not svc.cache_from:
         return _result(svc, "cache-from", PASS, "no cache_from")
     dockerfile = svc.dockerfile
-    bases = (
-        {normalize_ref(b) for b in dockerfile.base_images(svc.build_args)} if dockerfile else set()
-    )
+    bases = {normalize(b) for b in dockerfile.base_images(svc.build_args)} if dockerfile else set()
     problems = []
     useful = []
     for ref in svc.cache_from:
         if ref.startswith("type="):
             useful.append(ref)
             continue
-        key = normalize_ref(ref)
+        key = normalize(ref)
         if key in bases:
             problems.append(
                 f"{ref} is a base image: it carries no build cache, and its layers are reused "

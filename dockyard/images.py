@@ -42,6 +42,7 @@ from dockyard.errors import (
     ImageNotFound,
     SettingsError,
 )
+from dockyard.imageref import normalize
 from dockyard.ledger import Ledger, ServiceBuild
 from dockyard.settings import SETTINGS, Settings
 
@@ -76,25 +77,12 @@ class Target:
         return self.service or self.reference
 
 
-def _canonical(reference: str) -> str:
-    """`app` and `docker.io/library/app:latest` are the same image."""
-    name = reference.strip()
-    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            break
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last and "@" not in last and not name.startswith("sha256:"):
-        name += ":latest"
-    return name
-
-
 def project_images(engine: Engine) -> list[Target]:
     """Every image of the compose project, one per image reference, in the compose order."""
     found: dict[str, Target] = {}
     for name, svc in engine.services.items():
         reference = engine.image_of(name)
-        key = _canonical(reference)
+        key = normalize(reference)
         buildable = bool(svc.get("build"))
         if key in found:
             old = found[key]
@@ -124,9 +112,9 @@ def resolve(engine: Engine, name: str) -> Target:
         return Target(name, compose_error=err)
     if name in services:
         return Target(engine.image_of(name), name, (name,), bool(services[name].get("build")))
-    wanted = _canonical(name)
+    wanted = normalize(name)
     for target in project_images(engine):
-        if _canonical(target.reference) == wanted:
+        if normalize(target.reference) == wanted:
             return target
     return Target(name)
 
@@ -250,9 +238,9 @@ def budget_for(limits: Limits, target: Target, max_size: str = "") -> tuple[int 
     for name in (*target.services, target.service or "", target.reference):
         if name and name in limits.size_budgets:
             return limits.size_budgets[name], f"DOCKYARD_SIZE_BUDGETS ({name})"
-    wanted = _canonical(target.reference)
+    wanted = normalize(target.reference)
     for name, budget in limits.size_budgets.items():
-        if _canonical(name) == wanted:
+        if normalize(name) == wanted:
             return budget, f"DOCKYARD_SIZE_BUDGETS ({name})"
     if limits.max_image_size is not None:
         return limits.max_image_size, "DOCKYARD_MAX_IMAGE_SIZE"
@@ -496,7 +484,7 @@ def size_rows(
         targets: list[Target] = []
         for name in names:
             target = resolve(engine, name)
-            if all(_canonical(t.reference) != _canonical(target.reference) for t in targets):
+            if all(normalize(t.reference) != normalize(target.reference) for t in targets):
                 targets.append(target)
     else:
         targets = project_images(engine)

@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Literal, cast
 
 from dockyard.errors import DockyardError
+from dockyard.imageref import familiar, normalize
 
 __all__ = [
     "ArchiveError",
@@ -679,33 +680,11 @@ def _blob_path(digest: str) -> str:
     return f"blobs/{algorithm}/{hexdigest}"
 
 
-def _canonical_ref(ref: str) -> str:
-    name = ref.strip()
-    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            break
-    if name.startswith("library/"):
-        name = name[len("library/") :]
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last and "@" not in last:
-        name += ":latest"
-    return name
-
-
-def _short_ref(ref: str) -> str:
-    """ "docker.io/library/app:1" as Docker shows it: "app:1"."""
-    for prefix in ("docker.io/library/", "docker.io/"):
-        if ref.startswith(prefix):
-            return ref[len(prefix) :]
-    return ref
-
-
 def _matches(wanted: str | None, names: Iterable[str]) -> bool:
     if wanted is None:
         return True
-    target = _canonical_ref(wanted)
-    return any(_canonical_ref(name) == target for name in names if name)
+    target = normalize(wanted)
+    return any(normalize(name) == target for name in names if name)
 
 
 def _instructions(config: Mapping[str, Any], count: int) -> list[str]:
@@ -822,7 +801,7 @@ def _plan_oci(scan: _Scan, image: str | None) -> _Plan:
             for digest, diff_id, instruction in zip(digests, diff_ids, instructions, strict=True)
         ]
         name = full_names[0] if full_names else (compat_tags[0] if compat_tags else "")
-        return _Plan("oci", _short_ref(name), layers)
+        return _Plan("oci", familiar(name), layers)
     if image is not None and found_any:
         raise ArchiveError(f"image {image} is not in the archive")
     raise ArchiveError("index.json names no image manifest whose blobs are in the archive")

@@ -38,6 +38,7 @@ from dockyard.doctor import (
     ServiceFacts,
 )
 from dockyard.errors import SettingsError
+from dockyard.imageref import normalize
 from dockyard.render import doctor as render_doctor
 from dockyard.settings import load_settings
 from tests.fixtures.doctor.materialize import materialize
@@ -541,7 +542,7 @@ def test_syntax_directive(tmp_path: Path) -> None:
     ],
 )
 def test_normalize_ref(ref: str, normal: str) -> None:
-    assert doctor.normalize_ref(ref) == normal
+    assert normalize(ref) == normal
 
 
 def test_cache_from_registry_cache_and_own_image(tmp_path: Path) -> None:

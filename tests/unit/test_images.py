@@ -19,6 +19,7 @@ from dockyard import images
 from dockyard.dockerfile import parse
 from dockyard.engine import Engine
 from dockyard.errors import CommandFailed, ComposeProjectError, ImageNotFound, SettingsError
+from dockyard.imageref import normalize
 from dockyard.layers import ArchiveError, GateRules
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.settings import Settings, load_settings
@@ -64,9 +65,9 @@ class FakeEngine(Engine):
         self.saved: list[str] = []
 
     def image_inspect(self, reference: str) -> dict[str, Any]:
-        key = images._canonical(reference)
+        key = normalize(reference)
         for name, data in self.images.items():
-            if images._canonical(name) == key or data.get("Id") == reference:
+            if normalize(name) == key or data.get("Id") == reference:
                 return data
         raise ImageNotFound(f"image not found: {reference}", "check the name")
 
