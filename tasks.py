@@ -156,22 +156,34 @@ def timing(
 
 @task(
     help={
-        "build": "rebuild the images first, with build-fast's progress (default: only if missing)",
+        "build": "build the images first, with build-fast's view (default: only missing ones)",
+        "no_build": "never build; fail if an image is missing",
         "timeout": "seconds to wait for every service to be healthy (default: 180)",
     }
 )
-def up(c: Context, build: bool | None = None, timeout: int = 0) -> None:
+def up(c: Context, build: bool = False, no_build: bool = False, timeout: int = 0) -> None:
     """Start the backend and its dependencies detached; wait until healthy."""
     from dockyard import render, stack
+    from dockyard.errors import SettingsError
 
     with boundary():
         engine = _engine(wait_timeout=timeout or None)
         out = render.make_console()
         services = stack.services_to_start(engine)
-        if build is None:
-            to_build = stack.missing_images(engine, services)
+        if build and no_build:
+            raise SettingsError("--build and --no-build contradict each other", "choose one")
+        if build:
+            to_build = stack.buildable_to_start(engine, services)
+        elif no_build:
+            to_build = []
+            missing = stack.missing_images(engine, services)
+            if missing:
+                raise SettingsError(
+                    f"{', '.join(missing)} has no image yet and --no-build was given",
+                    "run `inv build-fast` first, or drop --no-build",
+                )
         else:
-            to_build = engine.buildable_services() if build else []
+            to_build = stack.missing_images(engine, services)
         if to_build:
             _build_and_report(engine, to_build, out)
         out.print(f"starting [name]{render.escape(engine.project_name)}[/name] ...")

@@ -51,8 +51,8 @@ def services_to_start(engine: Engine) -> list[str]:
     return engine.require_services(wanted) if wanted else []
 
 
-def missing_images(engine: Engine, services: Sequence[str]) -> list[str]:
-    """Buildable services (among `services` and their dependencies) whose image is not built."""
+def buildable_to_start(engine: Engine, services: Sequence[str]) -> list[str]:
+    """Buildable services among `services` (all when empty) and their dependencies."""
     wanted = set(services) or set(engine.services)
     pending = list(wanted)
     while pending:  # follow depends_on, as `up` will
@@ -61,10 +61,15 @@ def missing_images(engine: Engine, services: Sequence[str]) -> list[str]:
             if dep not in wanted:
                 wanted.add(dep)
                 pending.append(dep)
+    return [name for name in engine.buildable_services() if name in wanted]
+
+
+def missing_images(engine: Engine, services: Sequence[str]) -> list[str]:
+    """Of those, the ones whose image is not built yet."""
     return [
         name
-        for name in engine.buildable_services()
-        if name in wanted and not engine.image_exists(engine.image_of(name))
+        for name in buildable_to_start(engine, services)
+        if not engine.image_exists(engine.image_of(name))
     ]
 
 

@@ -133,3 +133,19 @@ def test_failed_build_names_the_step_and_is_recorded(tiny: Project) -> None:
     assert "exit code: 7" in last.error
     failed_steps = [s for s in last.steps if s["error"]]
     assert failed_steps and "exit 7" in failed_steps[0]["instruction"]
+
+
+def test_up_build_flags(tiny: Project) -> None:
+    api_image = tiny.compose("config", "--images").stdout.split()[0]
+    subprocess.run(["docker", "image", "rm", api_image], capture_output=True, check=True)
+    refused = tiny.inv("up", "--no-build")
+    assert refused.returncode == 2
+    assert "api has no image yet and --no-build was given" in refused.stderr
+    assert "Traceback" not in refused.stdout + refused.stderr
+    rebuilt = tiny.inv("up", "--build", "--timeout", "60")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "Build summary" in rebuilt.stdout
+    again = tiny.inv("up", "--no-build", "--timeout", "60")  # image present: starts, no build
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Build summary" not in again.stdout
+    assert tiny.inv("down").returncode == 0
