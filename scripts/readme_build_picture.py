@@ -50,7 +50,9 @@ def main() -> None:
         try:
             build.run_build(engine, ["backend"])
             main_py = root / "backend" / "app" / "main.py"
-            main_py.write_text(main_py.read_text("utf-8") + "\n# tuned a log line\n", "utf-8")
+            main_py.write_text(
+                main_py.read_text("utf-8") + f"\n# tuned a log line ({tag})\n", "utf-8"
+            )
             outcome = build.run_build(engine, ["backend"])
             console = render.make_console(record=True, width=96, force_terminal=True)
             console.print(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,6 +92,11 @@ def human_bytes(size: int | float | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
+
+
+def without_mounts(instruction: str) -> str:
+    """`RUN --mount=... --mount=... uv pip sync` says more in a narrow column without its mounts."""
+    return re.sub(r"--mount=\S+\s*", "", instruction)
 
 
 def seconds(value: float | None) -> str:

@@ -3,7 +3,6 @@ the Markdown for the README, and the progress display while the builds run."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,8 @@ from dockyard.bench import (
     Sample,
     Stats,
 )
-from dockyard.render import escape, human_bytes, symbols
+from dockyard.layers import one_line
+from dockyard.render import escape, human_bytes, symbols, without_mounts
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,15 +64,10 @@ def installer_text(counts: InstallerCounts) -> str:
     return f"{counts.downloaded} of {counts.packages} downloaded"
 
 
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def step_text(name: str, width: int) -> str:
     """A step for a narrow column: `RUN --mount=... --mount=... uv pip sync` says more without
     its mounts."""
-    return _short(re.sub(r"--mount=\S+\s*", "", name), width)
+    return one_line(without_mounts(name), width)
 
 
 # -- labels --------------------------------------------------------------------------------------

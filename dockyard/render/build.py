@@ -8,18 +8,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from dockyard.build import cache_counts
-from dockyard.render import escape, human_bytes, seconds, symbols
+from dockyard.layers import one_line
+from dockyard.render import escape, human_bytes, seconds, symbols, without_mounts
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from dockyard.build import BuildOutcome
     from dockyard.progress import BuildReport, Event, RawJsonStream, Step
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _delta_seconds(now: float | None, before: float | None) -> str:
@@ -77,9 +73,9 @@ def build_progress_table(reports: Sequence[BuildReport], now: datetime) -> objec
 def step_label(step: Step, width: int = 60) -> str:
     """`deps 4/5 RUN uv pip install ...` (the service prefix is shown elsewhere)."""
     if step.index is None:
-        return _short(step.instruction or step.name, width)
+        return one_line(step.instruction or step.name, width)
     where = f"{step.stage} " if step.stage else ""
-    return _short(f"{where}{step.index}/{step.total} {step.instruction}", width)
+    return one_line(f"{where}{step.index}/{step.total} {without_mounts(step.instruction)}", width)
 
 
 def plain_build_events(console: Console, events: Sequence[Event], printed: set[str]) -> None:
@@ -188,7 +184,7 @@ def build_summary_table(outcome: BuildOutcome) -> object:
                 _delta_seconds(report.seconds, previous.seconds if previous else None),
             ),
             f"{cached}/{countable} {_percent(report.cache_ratio)}",
-            escape(_short(slow, 60)),
+            escape(one_line(slow, 60)),
             _with_change(
                 human_bytes(result.image_size),
                 _delta_bytes(result.image_size, previous.image_size if previous else None),
