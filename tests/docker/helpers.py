@@ -112,19 +112,47 @@ class Project:
         )
 
     def teardown(self, images: list[str]) -> None:
+        """Down with volumes, then remove `images` and the dangling images of this project."""
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "2")
-        existing = [
-            i
-            for i in images
-            if subprocess.run(
-                ["docker", "image", "inspect", i], capture_output=True, check=False
-            ).returncode
-            == 0
-        ]
-        if existing:
-            subprocess.run(
-                ["docker", "image", "rm", "-f", *existing], capture_output=True, check=False
-            )
+        remove_images(images, project=self.name)
+
+
+def remove_images(images: list[str], *, project: str) -> None:
+    """Remove `images` (those that exist) and the dangling images compose left for `project`.
+
+    Cached rebuilds can leave untagged images labelled with the project: they are this test's.
+    """
+    dangling = subprocess.run(
+        [
+            "docker",
+            "image",
+            "ls",
+            "--quiet",
+            "--filter",
+            "dangling=true",
+            "--filter",
+            f"label=com.docker.compose.project={project}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout.split()
+    existing = [
+        image
+        for image in images
+        if subprocess.run(
+            ["docker", "image", "inspect", image], capture_output=True, check=False
+        ).returncode
+        == 0
+    ]
+    if existing or dangling:
+        subprocess.run(
+            ["docker", "image", "rm", "--force", *existing, *dangling],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
 
 
 def bundled_backend_copy(tmp: Path) -> Project:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE
+from tests.docker.helpers import remove_images
 
 pytestmark = pytest.mark.docker
 
@@ -177,33 +178,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stack.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
-        _remove_images(stack)
-
-
-def _remove_images(stack: Stack) -> None:
-    """Remove the tag this module built and dangling images left by its project, only."""
-    dangling = subprocess.run(
-        [
-            "docker",
-            "image",
-            "ls",
-            "--quiet",
-            "--filter",
-            "dangling=true",
-            "--filter",
-            f"label=com.docker.compose.project={stack.project}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    ).stdout.split()
-    subprocess.run(
-        ["docker", "image", "rm", "--force", stack.image, *dangling],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+        remove_images([stack.image], project=stack.project)
 
 
 @pytest.fixture(scope="module")

@@ -303,23 +303,6 @@ def built_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         yield Built(project, sentinel.encode(), [image])
     finally:
         project.teardown([image])
-        dangling = subprocess.run(
-            [
-                "docker",
-                "image",
-                "ls",
-                "--quiet",
-                "--filter",
-                "dangling=true",
-                "--filter",
-                f"label=com.docker.compose.project={project.name}",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        if dangling:
-            subprocess.run(["docker", "image", "rm", *dangling], capture_output=True, check=False)
 
 
 CHUNK = 1 << 20
