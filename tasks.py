@@ -17,6 +17,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from dockyard.errors import DockyardError, Interrupted, refine_hint
+from dockyard.units import format_seconds
 
 ROOT = Path(__file__).resolve().parent
 
@@ -149,7 +150,7 @@ def timing(
             print(json_module.dumps(payload, indent=2))
             return
         out.print(
-            f"total: [num]{render.seconds(outcome.seconds)}[/num] (build #{outcome.build_id})"
+            f"total: [num]{format_seconds(outcome.seconds)}[/num] (build #{outcome.build_id})"
         )
         out.print(render_timing.comparison_table(comparisons))
 

@@ -58,6 +58,7 @@ from dockyard import context as ctx
 from dockyard.dockerfile import Dockerfile, Instruction, parse, parse_arg, substitute
 from dockyard.errors import DockyardError, SettingsError
 from dockyard.imageref import normalize
+from dockyard.units import format_size
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
@@ -808,12 +809,6 @@ def largest_entries(
     return [(name, size, count) for name, (size, count) in ranked[:limit]]
 
 
-def human(size: int) -> str:
-    from dockyard.render import human_bytes
-
-    return human_bytes(size)
-
-
 _DB_IMAGES = _words(
     "postgres postgis mysql mariadb mongo redis valkey memcached elasticsearch opensearch "
     "rabbitmq cassandra couchdb neo4j clickhouse influxdb mssql oracle cockroach timescale "
@@ -945,12 +940,12 @@ def check_disk_free(env: Env, limits: Limits) -> CheckResult:
         return CheckResult(
             "disk-free",
             WARN,
-            f"{human(env.free_bytes)} free at {where}, less than "
-            f"{human(limits.min_free_bytes)} (DOCKYARD_DOCTOR_MIN_FREE_GB)",
+            f"{format_size(env.free_bytes)} free at {where}, less than "
+            f"{format_size(limits.min_free_bytes)} (DOCKYARD_DOCTOR_MIN_FREE_GB)",
             "free space: `docker image prune`, `docker builder prune --filter until=168h` "
             "(look first with `docker system df`)",
         )
-    return CheckResult("disk-free", PASS, f"{human(env.free_bytes)} free at {where}")
+    return CheckResult("disk-free", PASS, f"{format_size(env.free_bytes)} free at {where}")
 
 
 def check_env_file(env: Env, limits: Limits) -> CheckResult:
@@ -1329,15 +1324,15 @@ def check_context_size(svc: Svc, limits: Limits) -> CheckResult:
     total = sum(f.size for f in svc.files)
     count = len(svc.files)
     top = largest_entries(svc.files)
-    details = [f"{name}  {human(size)} ({n} file(s))" for name, size, n in top]
-    reason = f"{human(total)} in {count} file(s) sent to the builder"
+    details = [f"{name}  {format_size(size)} ({n} file(s))" for name, size, n in top]
+    reason = f"{format_size(total)} in {count} file(s) sent to the builder"
     if total > limits.context_bytes or count > limits.context_files:
         over = []
         if total > limits.context_bytes:
-            over.append(f"over {human(limits.context_bytes)} (DOCKYARD_DOCTOR_CONTEXT_MB)")
+            over.append(f"over {format_size(limits.context_bytes)} (DOCKYARD_DOCTOR_CONTEXT_MB)")
         if count > limits.context_files:
             over.append(f"over {limits.context_files} files (DOCKYARD_DOCTOR_CONTEXT_FILES)")
-        biggest = f"; largest: {top[0][0]} {human(top[0][1])}" if top else ""
+        biggest = f"; largest: {top[0][0]} {format_size(top[0][1])}" if top else ""
         return _result(
             svc,
             "context-size",

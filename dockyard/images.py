@@ -45,6 +45,7 @@ from dockyard.errors import (
 from dockyard.imageref import normalize
 from dockyard.ledger import Ledger, ServiceBuild
 from dockyard.settings import SETTINGS, Settings
+from dockyard.units import format_size, parse_ratio, parse_size
 
 BASE_LABEL = "org.opencontainers.image.base.name"
 _OFF = {"off", "none", "no", "false", "0"}
@@ -170,7 +171,7 @@ def _setting(settings: Settings, name: str) -> str:
 def parse_size_value(text: str, where: str) -> int:
     """ "300MB", "1.2GB", "300000000" -> bytes; SettingsError naming `where` otherwise."""
     try:
-        value = layers.parse_size(text)
+        value = parse_size(text)
     except ValueError:
         raise SettingsError(
             f"{where}: {text!r} is not a size", "write it like 300MB, 1.2GB or 300000000 (bytes)"
@@ -182,7 +183,7 @@ def parse_size_value(text: str, where: str) -> int:
 
 def parse_ratio_value(text: str, where: str) -> float:
     try:
-        return layers.parse_ratio(text)
+        return parse_ratio(text)
     except ValueError as exc:
         raise SettingsError(f"{where}: {exc}", "write it like 0.9 or 90%") from None
 
@@ -442,7 +443,7 @@ class SizeRow:
             "present": self.present,
             "image_id": self.image_id or None,
             "size": self.size,
-            "size_human": layers.human_size(self.size, 4) if self.size is not None else None,
+            "size_human": format_size(self.size) if self.size is not None else None,
             "layers": self.layers,
             "created": self.created or None,
             "previous": asdict(self.previous) if self.previous else None,
@@ -533,8 +534,8 @@ def budget_failure(rows: Iterable[SizeRow]) -> OverBudget | None:
     first = over[0]
     more = f" (and {len(over) - 1} more)" if len(over) > 1 else ""
     return OverBudget(
-        f"{first.target.label} is over budget: {layers.human_size(first.size or 0, 4)} > "
-        f"{layers.human_size(first.budget or 0, 4)} ({first.budget_source}){more}",
+        f"{first.target.label} is over budget: {format_size(first.size)} > "
+        f"{format_size(first.budget)} ({first.budget_source}){more}",
         "make the image smaller (`inv inspect-layers` shows where the bytes are), or raise "
         "the budget (--max-size, DOCKYARD_SIZE_BUDGETS, DOCKYARD_MAX_IMAGE_SIZE)",
     )
@@ -567,7 +568,7 @@ def parse_history_row(raw: Mapping[str, Any]) -> HistoryRow:
         size = int(text)
     except ValueError:
         try:
-            size = layers.parse_size(text)
+            size = parse_size(text)
         except ValueError:
             size = 0
     created_by = str(raw.get("CreatedBy") or "")

@@ -59,7 +59,6 @@ import heapq
 import importlib
 import io
 import json
-import math
 import posixpath
 import re
 import tarfile
@@ -70,6 +69,7 @@ from typing import IO, Any, Literal, cast
 
 from dockyard.errors import DockyardError
 from dockyard.imageref import familiar, normalize
+from dockyard.units import format_size
 
 __all__ = [
     "ArchiveError",
@@ -85,10 +85,7 @@ __all__ = [
     "clean_instruction",
     "evaluate_gate",
     "gate_status",
-    "human_size",
     "one_line",
-    "parse_ratio",
-    "parse_size",
 ]
 
 ArchiveFormat = Literal["docker-archive", "oci"]
@@ -233,58 +230,6 @@ class GateResult:
 
 # --------------------------------------------------------------------------- small pure helpers
 
-_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
-_SIZE_RE = re.compile(
-    r"^\s*(?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*"
-    r"(?P<prefix>[kKmMgGtTpPeEzZyY]?)(?P<binary>i?)(?P<b>[bB]?)\s*$"
-)
-_PREFIX_POWER = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6, "z": 7, "y": 8}
-
-
-def human_size(size: float, precision: int = 3) -> str:
-    """Bytes as Docker prints them (go-units `HumanSizeWithPrecision`, SI units): "191MB", "100kB".
-
-    `docker image history` uses precision 3, `docker image ls` 4. Like Go's %g, 999.9 kB with
-    precision 3 prints as "1e+03kB".
-    """
-    value = float(size)
-    unit = 0
-    while value >= 1000.0 and unit < len(_UNITS) - 1:
-        value /= 1000.0
-        unit += 1
-    return f"{value:.{precision}g}{_UNITS[unit]}"
-
-
-def parse_size(text: str) -> int:
-    """A size string as Docker prints it ("1.23MB", "0B", "12.3kB", "100000") to bytes.
-
-    SI prefixes (k, M, G, ... case-insensitive) are powers of 1000 as in Docker's output; "KiB",
-    "MiB", ... are powers of 1024. Raises ValueError for anything else ("N/A", "").
-    """
-    match = _SIZE_RE.match(text)
-    if match is None:
-        raise ValueError(f"not a size: {text!r}")
-    number = float(match.group("num"))
-    power = _PREFIX_POWER[match.group("prefix").lower()]
-    if match.group("binary") and not power:
-        raise ValueError(f"not a size: {text!r}")
-    base = 1024 if match.group("binary") else 1000
-    multiplier: int = base**power
-    return round(number * multiplier)
-
-
-def parse_ratio(text: str) -> float:
-    """ "90%", "90 %" or "0.9" to 0.9 (for efficiency limits in settings and flags)."""
-    raw = text.strip()
-    try:
-        value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise ValueError(f"not a ratio: {text!r} (use 0.9 or 90%)") from None
-    if not 0.0 <= value <= 1.0 or math.isnan(value):
-        raise ValueError(f"ratio out of range: {text!r} (0..1 or 0%..100%)")
-    return value
-
-
 _NOP_RE = re.compile(r"^/bin/sh -c #\(nop\)\s*")
 _ARGS_RE = re.compile(r"^(?:RUN )?\|(?P<n>[0-9]+) ")
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -427,13 +372,13 @@ def evaluate_gate(
 def _max_rule(
     rule: str, what: str, value: int, limit: int, keep: float, ratio: float
 ) -> GateResult:
-    shown = f"{what} {human_size(value)} ({value} B)"
+    shown = f"{what} {format_size(value)} ({value} B)"
     if value > limit:
-        return GateResult(rule, "FAIL", f"{shown} > limit {human_size(limit)}", value, limit)
+        return GateResult(rule, "FAIL", f"{shown} > limit {format_size(limit)}", value, limit)
     if value > limit * keep:
-        reason = f"{shown} is within {ratio:.0%} of the limit {human_size(limit)}"
+        reason = f"{shown} is within {ratio:.0%} of the limit {format_size(limit)}"
         return GateResult(rule, "WARN", reason, value, limit)
-    return GateResult(rule, "PASS", f"{shown} <= limit {human_size(limit)}", value, limit)
+    return GateResult(rule, "PASS", f"{shown} <= limit {format_size(limit)}", value, limit)
 
 
 def gate_status(results: Iterable[GateResult]) -> Status:

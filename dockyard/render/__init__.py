@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from dockyard.errors import DockyardError
+from dockyard.units import format_seconds
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -82,30 +83,9 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-def human_bytes(size: int | float | None) -> str:
-    """Decimal units like `docker image ls` (go-units HumanSize): 1 kB = 1000 B."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
-
-
 def without_mounts(instruction: str) -> str:
     """`RUN --mount=... --mount=... uv pip sync` says more in a narrow column without its mounts."""
     return re.sub(r"--mount=\S+\s*", "", instruction)
-
-
-def seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 60:
-        return f"{value:.1f}s"
-    minutes, rest = divmod(value, 60)
-    return f"{int(minutes)}m{rest:04.1f}s"
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -160,6 +140,6 @@ def print_services(console: Console, states: Sequence[ServiceState]) -> None:
 
 def print_endpoints(console: Console, endpoints: Sequence[Endpoint], elapsed: float) -> None:
     sym = symbols(console)
-    console.print(f"[ok]{sym.ok} healthy[/ok] after {seconds(elapsed)}")
+    console.print(f"[ok]{sym.ok} healthy[/ok] after {format_seconds(elapsed)}")
     for endpoint in endpoints:
         console.print(f"  [name]{escape(endpoint.service):<12}[/name] {escape(endpoint.url)}")

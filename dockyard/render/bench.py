@@ -20,7 +20,8 @@ from dockyard.bench import (
     Stats,
 )
 from dockyard.layers import one_line
-from dockyard.render import escape, human_bytes, symbols, without_mounts
+from dockyard.render import escape, symbols, without_mounts
+from dockyard.units import format_seconds, format_size
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,18 +30,15 @@ if TYPE_CHECKING:
 
 
 # -- units ---------------------------------------------------------------------------------------
-def secs(value: float | None) -> str:
-    """Seconds with two decimals below 10 s (cached builds differ by hundredths)."""
-    if value is None:
-        return "-"
-    return f"{value:.2f}s" if value < 10 else f"{value:.1f}s"
+def _secs(value: float | None) -> str:
+    return format_seconds(value, precise=True)
 
 
 def span(stats: Stats | None) -> str:
     """`8.31-9.02` (min-max); empty for a single measurement."""
     if stats is None or stats.n == 1:
         return ""
-    return f"{secs(stats.low).rstrip('s')}-{secs(stats.high).rstrip('s')}"
+    return f"{_secs(stats.low).rstrip('s')}-{_secs(stats.high).rstrip('s')}"
 
 
 def spread(stats: Stats | None) -> str:
@@ -48,7 +46,7 @@ def spread(stats: Stats | None) -> str:
     if stats is None:
         return "-"
     extra = span(stats)
-    return f"{secs(stats.median)} ({extra})" if extra else secs(stats.median)
+    return f"{_secs(stats.median)} ({extra})" if extra else _secs(stats.median)
 
 
 def percent(value: float | None) -> str:
@@ -104,13 +102,13 @@ def _import_text(report: BenchReport, name: str) -> str:
     if wall is None:
         return "-"
     cpu = report.import_cpu_stats(name)
-    return f"{secs(wall.median)} (CPU {secs(cpu.median)})" if cpu else secs(wall.median)
+    return f"{_secs(wall.median)} (CPU {_secs(cpu.median)})" if cpu else _secs(wall.median)
 
 
 def _extra_rows(report: BenchReport) -> list[tuple[str, list[str]]]:
     """Image size, app import time, and what the installer downloaded."""
     names = report.strategies
-    rows = [("image size", [human_bytes(report.image_sizes.get(n)) for n in names])]
+    rows = [("image size", [format_size(report.image_sizes.get(n)) for n in names])]
     if report.import_seconds:
         rows.append(("app import at start", [_import_text(report, n) for n in names]))
     for scenario in ("cold", "deps-edit"):
@@ -129,7 +127,7 @@ def _cell_markup(report: BenchReport, cell: Cell) -> str:
     """The median and the share of the baseline on one line, the min-max range below."""
     if cell.stats is None:
         return "-"
-    line = secs(cell.stats.median)
+    line = _secs(cell.stats.median)
     if _shows_ratio(report, cell):
         line += f" [num]{percent(cell.ratio)}[/num]"
     extra = span(cell.stats)
@@ -226,7 +224,7 @@ def time_went_table(report: BenchReport, strategy: str = TARGET_STRATEGY, top: i
     table.add_column("steps that ran (median), slowest first", overflow="ellipsis", no_wrap=True)
     for scenario in report.plan.scenarios:
         cell = report.cell(strategy, scenario)
-        parts = [f"{secs(s):>6} {escape(step_text(name, 60))}" for name, s in cell.steps[:top]]
+        parts = [f"{_secs(s):>6} {escape(step_text(name, 60))}" for name, s in cell.steps[:top]]
         table.add_row(escape(scenario_title(scenario)), "\n".join(parts) or "-")
     return table
 
@@ -379,7 +377,7 @@ class BenchProgress(BenchListener):
         if sample.installer.ran:
             details.append(installer_text(sample.installer))
         extra = f"  [muted]{escape(', '.join(details))}[/muted]" if details else ""
-        self._print(f"{escape(line)}  [num]{secs(sample.seconds)}[/num]{extra}")
+        self._print(f"{escape(line)}  [num]{_secs(sample.seconds)}[/num]{extra}")
 
     def message(self, text: str) -> None:
         self._print(f"[muted]{escape(text)}[/muted]")

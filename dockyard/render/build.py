@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.build import cache_counts
 from dockyard.layers import one_line
-from dockyard.render import escape, human_bytes, seconds, symbols, without_mounts
+from dockyard.render import escape, symbols, without_mounts
+from dockyard.units import format_seconds, format_size
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -31,7 +32,7 @@ def _delta_bytes(now: int | None, before: int | None) -> str:
     diff = now - before
     if diff == 0:
         return "="
-    return ("+" if diff > 0 else "-") + human_bytes(abs(diff))
+    return ("+" if diff > 0 else "-") + format_size(abs(diff))
 
 
 def _percent(ratio: float | None) -> str:
@@ -55,7 +56,7 @@ def build_progress_table(reports: Sequence[BuildReport], now: datetime) -> objec
         step = running[-1] if running else None
         if step is not None:
             current = escape(step_label(step, 70))
-            elapsed = seconds(step.elapsed(now))
+            elapsed = format_seconds(step.elapsed(now))
         else:
             finished = report.total_steps > 0 and report.done_steps == report.total_steps
             current = "[ok]done[/ok]" if finished else "[muted]waiting[/muted]"
@@ -95,7 +96,7 @@ def plain_build_events(console: Console, events: Sequence[Event], printed: set[s
         elif step.cached:
             outcome = "[cached]CACHED[/cached]"
         else:
-            outcome = seconds(step.seconds)
+            outcome = format_seconds(step.seconds)
         console.print(
             f"[name]{escape(event.service)}[/name] {escape(step_label(step, 70))}  {outcome}",
             soft_wrap=True,
@@ -173,20 +174,20 @@ def build_summary_table(outcome: BuildOutcome) -> object:
     for result in outcome.services:
         report, previous = result.report, result.previous
         slowest = report.slowest(1)
-        slow = f"{seconds(slowest[0].seconds)} {slowest[0].instruction}" if slowest else "-"
+        slow = f"{format_seconds(slowest[0].seconds)} {slowest[0].instruction}" if slowest else "-"
         status = "" if report.ok else " [fail]failed[/fail]"
         cached, countable = cache_counts(report)
         service = f"[name]{escape(result.service)}[/name]{status}"
         table.add_row(
             f"{service}\n[muted]{escape(result.plan.image)}[/muted]",
             _with_change(
-                seconds(report.seconds),
+                format_seconds(report.seconds),
                 _delta_seconds(report.seconds, previous.seconds if previous else None),
             ),
             f"{cached}/{countable} {_percent(report.cache_ratio)}",
             escape(one_line(slow, 60)),
             _with_change(
-                human_bytes(result.image_size),
+                format_size(result.image_size),
                 _delta_bytes(result.image_size, previous.image_size if previous else None),
             ),
         )
@@ -221,7 +222,7 @@ def step_bars(
         cells = round(width * value / longest) if longest > 0 else 0
         bar = sym.bar * max(cells, 1 if value > 0 else 0)
         style = "fail" if step.error else "num"
-        table.add_row(label, f"[{style}]{bar}[/{style}]", seconds(step.seconds))
+        table.add_row(label, f"[{style}]{bar}[/{style}]", format_seconds(step.seconds))
     console.print(table)
 
 

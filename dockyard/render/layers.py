@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dockyard.layers import one_line
-from dockyard.render import escape, human_bytes
+from dockyard.render import escape
+from dockyard.units import format_size
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,7 +36,7 @@ def _signed(change: int | None) -> str:
         return "-"
     if change == 0:
         return "="
-    return ("+" if change > 0 else "-") + human_bytes(abs(change))
+    return ("+" if change > 0 else "-") + format_size(abs(change))
 
 
 def _percent(ratio: float) -> str:
@@ -74,12 +75,12 @@ def size_table(rows: Sequence[SizeRow]) -> Table:
         else:
             status = "[ok]ok[/ok]"
         if row.budget is not None:
-            status += f"\n[muted]budget {human_bytes(row.budget)}[/muted]"
+            status += f"\n[muted]budget {format_size(row.budget)}[/muted]"
         created = _when(row.created).replace(" ", "\n") if row.present else "-"
         name = escape(", ".join(target.services)) if target.services else "[muted]-[/muted]"
         table.add_row(
             f"[name]{name}[/name]\n{escape(target.reference)}",
-            f"{human_bytes(row.size)}\n[muted]{row.size} B[/muted]" if row.present else "-",
+            f"{format_size(row.size)}\n[muted]{row.size} B[/muted]" if row.present else "-",
             str(row.layers) if row.layers is not None else "-",
             created,
             change,
@@ -131,7 +132,7 @@ def history_table(history: History, *, no_trunc: bool = False) -> Table:
         shown = text if no_trunc else one_line(text)
         table.add_row(
             _when(row.created),
-            human_bytes(row.size),
+            format_size(row.size),
             "[muted]base[/muted]" if row.base else "",
             escape(shown),
             style="muted" if row.base else None,
@@ -165,13 +166,13 @@ def layers_table(analysis: ImageAnalysis) -> Table:
     table.add_column("instruction", no_wrap=True, overflow="ellipsis", ratio=1)
     for layer in analysis.layers:
         index = f"{layer.index} base" if layer.is_base else str(layer.index)
-        wasted = human_bytes(layer.wasted_bytes) if layer.wasted_bytes else "-"
+        wasted = format_size(layer.wasted_bytes) if layer.wasted_bytes else "-"
         if layer.wasted_bytes and not layer.is_base:
             wasted = f"[fail]{wasted}[/fail]"
         table.add_row(
             index,
-            human_bytes(layer.size),
-            human_bytes(layer.cumulative_size),
+            format_size(layer.size),
+            format_size(layer.cumulative_size),
             _files(layer.added, layer.changed, layer.removed),
             wasted,
             escape(one_line(layer.instruction) or "-"),
@@ -192,7 +193,7 @@ def largest_files_table(analysis: ImageAnalysis) -> Table:
         for position, item in enumerate(layer.largest_files):
             table.add_row(
                 str(layer.index) if position == 0 else "",
-                human_bytes(item.size),
+                format_size(item.size),
                 escape("/" + item.path),
                 style="muted" if layer.is_base else None,
                 end_section=position == len(layer.largest_files) - 1,
@@ -211,10 +212,10 @@ def wasteful_table(analysis: ImageAnalysis) -> Table:
     table.add_column("at the end", no_wrap=True)
     table.add_column("path", overflow="fold")
     for item in analysis.wasteful_paths:
-        mine = human_bytes(item.user_wasted_bytes) if item.user_wasted_bytes else "-"
+        mine = format_size(item.user_wasted_bytes) if item.user_wasted_bytes else "-"
         table.add_row(
             f"[fail]{mine}[/fail]" if item.user_wasted_bytes else mine,
-            human_bytes(item.wasted_bytes),
+            format_size(item.wasted_bytes),
             str(item.copies),
             ",".join(str(index) for index in item.layers),
             "deleted" if item.deleted_at_end else "kept",
@@ -242,17 +243,17 @@ def summary_table(analysis: ImageAnalysis) -> Table:
         mine = f"your layers ({first}-{last})"
     table.add_row(
         mine,
-        human_bytes(analysis.user_bytes),
-        human_bytes(analysis.user_visible_bytes),
-        human_bytes(analysis.user_wasted_bytes),
+        format_size(analysis.user_bytes),
+        format_size(analysis.user_visible_bytes),
+        format_size(analysis.user_wasted_bytes),
         _percent(analysis.user_efficiency),
         style="bold",
     )
     table.add_row(
         f"whole image (0-{last})" if last >= 0 else "whole image",
-        human_bytes(analysis.total_bytes),
-        human_bytes(analysis.visible_bytes),
-        human_bytes(analysis.wasted_bytes),
+        format_size(analysis.total_bytes),
+        format_size(analysis.visible_bytes),
+        format_size(analysis.wasted_bytes),
         _percent(analysis.efficiency),
     )
     return table
@@ -277,7 +278,7 @@ def print_inspection(console: Console, inspection: Inspection) -> None:
     layer_count = len(analysis.layers)
     console.print(
         f"[name]{escape(inspection.target.reference)}[/name] "
-        f"{_short_id(inspection.image_id)}  {human_bytes(inspection.image_size)} "
+        f"{_short_id(inspection.image_id)}  {format_size(inspection.image_size)} "
         f"in {layer_count} layer{'s' if layer_count != 1 else ''}, "
         f"{analysis.file_count} files"
     )
@@ -307,7 +308,7 @@ def print_inspection(console: Console, inspection: Inspection) -> None:
     if analysis.base_shadowed_bytes:
         console.print(
             f"[muted]base files your layers overwrite or delete: "
-            f"{human_bytes(analysis.base_shadowed_bytes)} (whole-image waste, not yours: "
+            f"{format_size(analysis.base_shadowed_bytes)} (whole-image waste, not yours: "
             f"deleting a base file never makes an image smaller)[/muted]"
         )
     print_gate(console, inspection.gate, inspection.status)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dockyard.render import escape, human_bytes, seconds, symbols
+from dockyard.render import escape, symbols
+from dockyard.units import format_seconds, format_size
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,11 +43,11 @@ def comparison_table(comparisons: Sequence[Comparison]) -> object:
     for item in comparisons:
         change = item.change
         shown = "-" if change is None else f"{change:+.1f}s"
-        earlier = ", ".join(seconds(b.seconds) for b in item.earlier) or "none yet"
+        earlier = ", ".join(format_seconds(b.seconds) for b in item.earlier) or "none yet"
         table.add_row(
             escape(item.service),
-            seconds(item.current.seconds),
-            seconds(item.median_seconds),
+            format_seconds(item.current.seconds),
+            format_seconds(item.median_seconds),
             shown,
             earlier,
         )
@@ -72,9 +73,9 @@ def history_table(builds: Sequence[ServiceBuild]) -> object:
             escape(build.git_commit or "-"),
             escape(build.service),
             _status(build),
-            seconds(build.seconds),
+            format_seconds(build.seconds),
             f"{build.steps_cached}/{build.steps_total} {_ratio(build.cache_ratio)}",
-            human_bytes(build.image_size),
+            format_size(build.image_size),
         )
     return table
 
@@ -100,7 +101,7 @@ def trend_chart(console: Console, builds: Sequence[ServiceBuild], width: int = 3
             table.add_row(
                 f"#{build.build_id}",
                 f"[{style}]{bar}[/{style}]",
-                seconds(build.seconds),
+                format_seconds(build.seconds),
                 _ratio(build.cache_ratio),
             )
         console.print(table)

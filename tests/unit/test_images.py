@@ -362,7 +362,7 @@ def test_size_rows_of_the_whole_project(tmp_path: Path) -> None:
         "present": True,
         "image_id": "sha256:" + "a" * 64,
         "size": 20120,
-        "size_human": "20.12kB",
+        "size_human": "20.1 kB",
         "layers": 5,
         "created": "2026-11-27T17:31:24.922486115Z",
         "previous": {
@@ -380,7 +380,7 @@ def test_size_rows_of_the_whole_project(tmp_path: Path) -> None:
     assert data[1]["present"] is False and data[1]["size"] is None
     failure = images.budget_failure(rows)
     assert failure is not None
-    assert failure.message == ("app is over budget: 20.12kB > 20kB (DOCKYARD_SIZE_BUDGETS (app))")
+    assert failure.message == ("app is over budget: 20.1 kB > 20.0 kB (DOCKYARD_SIZE_BUDGETS (app))")
     assert "--max-size" in failure.hint
 
 

@@ -226,8 +226,8 @@ base files your layers overwrite or delete: 6.2 kB (whole-image waste, not yours
 file never makes an image smaller)
 gate: FAIL
   FAIL  user efficiency 43.6% < minimum 90.0%
-  FAIL  user wasted bytes 6.61kB (6610 B) > limit 5kB
-  PASS  image size 20.1kB (20120 B) <= limit 30kB
+  FAIL  user wasted bytes 6.6 kB (6610 B) > limit 5.0 kB
+  PASS  image size 20.1 kB (20120 B) <= limit 30.0 kB
 """
 
 
