@@ -402,10 +402,9 @@ def inspect_layers(
 
     with boundary():
         engine = _engine()
-        limits = images.limits_from_settings(engine.settings)
         target = _one_target(engine, image)
         choice = images.gate_rules(
-            limits,
+            engine.settings,
             target,
             min_efficiency=min_efficiency,
             max_wasted=max_wasted,

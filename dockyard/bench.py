@@ -44,17 +44,13 @@ from typing import TYPE_CHECKING, Any
 from dockyard import context as ctx
 from dockyard.errors import BuildFailed, DockyardError, Interrupted, SettingsError
 from dockyard.progress import BuildReport, Event, RawJsonStream
+from dockyard.settings import BenchStrategy, default
 
 if TYPE_CHECKING:
     from dockyard.engine import Engine
 
 SCENARIOS: tuple[str, ...] = ("cold", "no-change", "code-edit", "deps-edit")
 QUICK_SCENARIOS: tuple[str, ...] = ("code-edit", "deps-edit")
-DEFAULT_STRATEGIES = (
-    "naive=Dockerfile.naive,pip-cache=Dockerfile.pip-cache,optimized=Dockerfile.optimized"
-)
-DEFAULT_REQUIREMENTS = "requirements.txt"
-DEFAULT_IMPORT = "app.main"
 IMAGE_REPOSITORY = "dockyard-bench"
 CACHE_PREFIX = "dockyard-bench"
 REFERENCE = "engine"  # the plain `docker build` of the unchanged context (no-change floor)
@@ -249,34 +245,6 @@ class Strategy:
         return STRATEGY_TITLES.get(self.name, "")
 
 
-def parse_strategies(value: str) -> list[tuple[str, str]]:
-    """`name=Dockerfile,name=Dockerfile` (paths relative to the build context)."""
-    pairs: list[tuple[str, str]] = []
-    for item in value.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        name, sep, path = item.partition("=")
-        name, path = name.strip(), path.strip()
-        if not sep or not name or not path:
-            raise SettingsError(
-                f"DOCKYARD_BENCH_STRATEGIES: {item!r} is not name=Dockerfile",
-                f"e.g. {DEFAULT_STRATEGIES}",
-            )
-        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
-            raise SettingsError(
-                f"DOCKYARD_BENCH_STRATEGIES: strategy name {name!r} must be lowercase "
-                "letters, digits, '.', '_' or '-'",
-                "it becomes part of an image tag",
-            )
-        if name in [n for n, _ in pairs]:
-            raise SettingsError(f"DOCKYARD_BENCH_STRATEGIES names {name!r} twice", "")
-        pairs.append((name, path))
-    if not pairs:
-        raise SettingsError("DOCKYARD_BENCH_STRATEGIES is empty", f"e.g. {DEFAULT_STRATEGIES}")
-    return pairs
-
-
 def new_run_id(now: datetime | None = None) -> str:
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{secrets.token_hex(2)}"
@@ -393,14 +361,14 @@ def make_plan(
     *,
     service: str,
     context_dir: Path,
-    dockerfiles: Sequence[tuple[str, str]],
+    dockerfiles: Sequence[BenchStrategy],
     build_args: Mapping[str, str],
     scenarios: Sequence[str] = SCENARIOS,
     strategies: Sequence[str] = (),
     repetitions: int = 3,
     code_file: str = "",
-    requirements_file: str = DEFAULT_REQUIREMENTS,
-    import_module: str = DEFAULT_IMPORT,
+    requirements_file: str = default("DOCKYARD_BENCH_REQUIREMENTS"),
+    import_module: str = default("DOCKYARD_BENCH_IMPORT"),
     import_runs: int = 5,
     run_id: str = "",
     command: str = "",
@@ -418,14 +386,16 @@ def make_plan(
     chosen_scenarios = tuple(s for s in SCENARIOS if s in scenarios)
     if not chosen_scenarios:
         raise SettingsError("no scenario chosen", f"choose from: {', '.join(SCENARIOS)}")
-    known = [name for name, _ in dockerfiles]
+    known = [s.name for s in dockerfiles]
     unknown = [s for s in strategies if s not in known]
     if unknown:
         raise SettingsError(
             f"unknown strategy {unknown[0]!r}",
             f"choose from: {', '.join(known)} (set in DOCKYARD_BENCH_STRATEGIES)",
         )
-    selected = [(n, p) for n, p in dockerfiles if not strategies or n in strategies]
+    selected = [
+        (s.name, s.dockerfile) for s in dockerfiles if not strategies or s.name in strategies
+    ]
     context_dir = context_dir.resolve()
     chosen: list[Strategy] = []
     files: set[str] = set()
@@ -456,7 +426,7 @@ def make_plan(
         service=service,
         context_dir=context_dir,
         strategies=tuple(chosen),
-        baseline=dockerfiles[0][0],
+        baseline=dockerfiles[0].name,
         scenarios=chosen_scenarios,
         repetitions=repetitions,
         build_args=dict(build_args),
@@ -1160,16 +1130,14 @@ def plan_for_project(
     return make_plan(
         service=target.service,
         context_dir=target.context_dir,
-        dockerfiles=parse_strategies(
-            settings.value("DOCKYARD_BENCH_STRATEGIES", DEFAULT_STRATEGIES)
-        ),
+        dockerfiles=settings.bench_strategies,
         build_args=target.build_args,
         scenarios=scenarios or (QUICK_SCENARIOS if quick else SCENARIOS),
         strategies=strategies,
         repetitions=repetitions or (1 if quick else 3),
-        code_file=settings.value("DOCKYARD_BENCH_CODE_FILE"),
-        requirements_file=settings.value("DOCKYARD_BENCH_REQUIREMENTS", DEFAULT_REQUIREMENTS),
-        import_module=settings.value("DOCKYARD_BENCH_IMPORT", DEFAULT_IMPORT),
+        code_file=settings.bench_code_file,
+        requirements_file=settings.bench_requirements,
+        import_module=settings.bench_import,
         import_runs=import_runs,
         command=command,
     )

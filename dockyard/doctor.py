@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dockyard import context as ctx
 from dockyard.dockerfile import Dockerfile, Instruction, parse, parse_arg, substitute
-from dockyard.errors import DockyardError, SettingsError
+from dockyard.errors import DockyardError
 from dockyard.imageref import normalize
 from dockyard.units import format_size
 
@@ -149,7 +149,7 @@ class Report:
 
 
 @dataclass(frozen=True)
-class Limits:
+class Thresholds:
     """The doctor's thresholds (settings DOCKYARD_DOCTOR_*)."""
 
     context_bytes: int = 50_000_000
@@ -157,26 +157,11 @@ class Limits:
     min_free_bytes: int = 5_000_000_000
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
-        def number(name: str, default: str) -> int:
-            text = settings.value(name, default).strip()
-            try:
-                value = int(text)
-            except ValueError:
-                raise SettingsError(
-                    f"{name} must be a whole number, got {text!r}",
-                    "fix it in .env or the environment",
-                ) from None
-            if value < 0:
-                raise SettingsError(
-                    f"{name} must not be negative, got {value}", "fix it in .env or the environment"
-                )
-            return value
-
+    def from_settings(cls, settings: Settings) -> Thresholds:
         return cls(
-            context_bytes=number("DOCKYARD_DOCTOR_CONTEXT_MB", "50") * 1_000_000,
-            context_files=number("DOCKYARD_DOCTOR_CONTEXT_FILES", "5000"),
-            min_free_bytes=number("DOCKYARD_DOCTOR_MIN_FREE_GB", "5") * 1_000_000_000,
+            context_bytes=settings.doctor_context_bytes,
+            context_files=settings.doctor_context_files,
+            min_free_bytes=settings.doctor_min_free_bytes,
         )
 
 
@@ -833,7 +818,7 @@ def looks_like_database(service: Mapping[str, Any], target: int) -> bool:
 Env = EnvironmentFacts
 
 
-def check_docker_binary(env: Env, limits: Limits) -> CheckResult:
+def check_docker_binary(env: Env, limits: Thresholds) -> CheckResult:
     if env.docker_path:
         version = f" (client {env.client_version})" if env.client_version else ""
         return CheckResult("docker-binary", PASS, f"{env.docker_path}{version}")
@@ -846,7 +831,7 @@ def check_docker_binary(env: Env, limits: Limits) -> CheckResult:
     )
 
 
-def check_docker_daemon(env: Env, limits: Limits) -> CheckResult:
+def check_docker_daemon(env: Env, limits: Thresholds) -> CheckResult:
     if not env.docker_path:
         return CheckResult("docker-daemon", SKIP, "needs the docker binary")
     if env.daemon_error:
@@ -871,7 +856,7 @@ def _major(version: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def check_buildkit(env: Env, limits: Limits) -> CheckResult:
+def check_buildkit(env: Env, limits: Thresholds) -> CheckResult:
     if not env.docker_path:
         return CheckResult("buildkit", SKIP, "needs the docker binary")
     if not env.buildx_version:
@@ -893,7 +878,7 @@ def check_buildkit(env: Env, limits: Limits) -> CheckResult:
     return CheckResult("buildkit", PASS, f"buildx {env.buildx_version}, BuildKit active")
 
 
-def check_compose(env: Env, limits: Limits) -> CheckResult:
+def check_compose(env: Env, limits: Thresholds) -> CheckResult:
     if not env.docker_path:
         return CheckResult("compose", SKIP, "needs the docker binary")
     if not env.compose_version:
@@ -907,7 +892,7 @@ def check_compose(env: Env, limits: Limits) -> CheckResult:
     return CheckResult("compose", PASS, f"compose {env.compose_version}")
 
 
-def check_image_store(env: Env, limits: Limits) -> CheckResult:
+def check_image_store(env: Env, limits: Thresholds) -> CheckResult:
     if not env.docker_path or env.daemon_error:
         return CheckResult("image-store", SKIP, "needs a reachable engine")
     if "containerd" in env.driver_type or env.storage_driver.startswith("io.containerd"):
@@ -925,7 +910,7 @@ def check_image_store(env: Env, limits: Limits) -> CheckResult:
     )
 
 
-def check_disk_free(env: Env, limits: Limits) -> CheckResult:
+def check_disk_free(env: Env, limits: Thresholds) -> CheckResult:
     if not env.docker_path or env.daemon_error:
         return CheckResult("disk-free", SKIP, "needs a reachable engine")
     if env.free_bytes is None:
@@ -948,7 +933,7 @@ def check_disk_free(env: Env, limits: Limits) -> CheckResult:
     return CheckResult("disk-free", PASS, f"{format_size(env.free_bytes)} free at {where}")
 
 
-def check_env_file(env: Env, limits: Limits) -> CheckResult:
+def check_env_file(env: Env, limits: Thresholds) -> CheckResult:
     if env.env_warnings:
         return CheckResult(
             "env-file",
@@ -963,7 +948,7 @@ def check_env_file(env: Env, limits: Limits) -> CheckResult:
     return CheckResult("env-file", PASS, f"{env.env_file} parses")
 
 
-ENVIRONMENT_CHECKS: tuple[Callable[[Env, Limits], CheckResult], ...] = (
+ENVIRONMENT_CHECKS: tuple[Callable[[Env, Thresholds], CheckResult], ...] = (
     check_docker_binary,
     check_docker_daemon,
     check_buildkit,
@@ -1042,7 +1027,7 @@ def _no_dockerfile(svc: Svc, check_id: str) -> CheckResult | None:
     return None
 
 
-def check_dockerfile(svc: Svc, limits: Limits) -> CheckResult:
+def check_dockerfile(svc: Svc, limits: Thresholds) -> CheckResult:
     if svc.dockerfile_bytes is None:
         return _result(
             svc,
@@ -1081,7 +1066,7 @@ def check_dockerfile(svc: Svc, limits: Limits) -> CheckResult:
     )
 
 
-def check_secrets(svc: Svc, limits: Limits) -> CheckResult:
+def check_secrets(svc: Svc, limits: Thresholds) -> CheckResult:
     if svc.remote_context:
         return _result(svc, "secrets-in-context", SKIP, "remote build context")
     found = [(f.path, kind) for f in svc.files if (kind := secret_kind(f.path))]
@@ -1104,7 +1089,7 @@ def check_secrets(svc: Svc, limits: Limits) -> CheckResult:
     )
 
 
-def check_syntax_directive(svc: Svc, limits: Limits) -> CheckResult:
+def check_syntax_directive(svc: Svc, limits: Thresholds) -> CheckResult:
     skipped = _no_dockerfile(svc, "syntax-directive")
     if skipped:
         return skipped
@@ -1124,7 +1109,7 @@ def check_syntax_directive(svc: Svc, limits: Limits) -> CheckResult:
     return _result(svc, "syntax-directive", PASS, "no `# syntax=` line: the built-in frontend")
 
 
-def check_crlf(svc: Svc, limits: Limits) -> CheckResult:
+def check_crlf(svc: Svc, limits: Thresholds) -> CheckResult:
     bad = []
     if svc.dockerfile_bytes is not None and has_crlf(svc.dockerfile_bytes):
         bad.append(svc.dockerfile_label)
@@ -1159,7 +1144,7 @@ def check_crlf(svc: Svc, limits: Limits) -> CheckResult:
     )
 
 
-def check_copy_before_install(svc: Svc, limits: Limits) -> CheckResult:
+def check_copy_before_install(svc: Svc, limits: Thresholds) -> CheckResult:
     skipped = _no_dockerfile(svc, "copy-before-install")
     if skipped:
         return skipped
@@ -1192,7 +1177,7 @@ def check_copy_before_install(svc: Svc, limits: Limits) -> CheckResult:
     )
 
 
-def check_cache_mount(svc: Svc, limits: Limits) -> CheckResult:
+def check_cache_mount(svc: Svc, limits: Thresholds) -> CheckResult:
     skipped = _no_dockerfile(svc, "cache-mount-no-cache")
     if skipped:
         return skipped
@@ -1216,7 +1201,7 @@ def check_cache_mount(svc: Svc, limits: Limits) -> CheckResult:
     return _result(svc, "cache-mount-no-cache", PASS, reason)
 
 
-def check_add_url(svc: Svc, limits: Limits) -> CheckResult:
+def check_add_url(svc: Svc, limits: Thresholds) -> CheckResult:
     skipped = _no_dockerfile(svc, "add-remote-url")
     if skipped:
         return skipped
@@ -1242,7 +1227,7 @@ def check_add_url(svc: Svc, limits: Limits) -> CheckResult:
     return _result(svc, "add-remote-url", PASS, "no unpinned ADD of a URL")
 
 
-def check_root_user(svc: Svc, limits: Limits) -> CheckResult:
+def check_root_user(svc: Svc, limits: Thresholds) -> CheckResult:
     skipped = _no_dockerfile(svc, "root-user")
     if skipped:
         return skipped
@@ -1269,7 +1254,7 @@ def check_root_user(svc: Svc, limits: Limits) -> CheckResult:
     return _result(svc, "root-user", WARN, f"the final stage runs as root: no USER{source}", fix)
 
 
-def check_cache_from(svc: Svc, limits: Limits) -> CheckResult:
+def check_cache_from(svc: Svc, limits: Thresholds) -> CheckResult:
     if not svc.cache_from:
         return _result(svc, "cache-from", PASS, "no cache_from")
     dockerfile = svc.dockerfile
@@ -1318,7 +1303,7 @@ def check_cache_from(svc: Svc, limits: Limits) -> CheckResult:
     )
 
 
-def check_context_size(svc: Svc, limits: Limits) -> CheckResult:
+def check_context_size(svc: Svc, limits: Thresholds) -> CheckResult:
     if svc.remote_context:
         return _result(svc, "context-size", SKIP, "remote build context")
     total = sum(f.size for f in svc.files)
@@ -1345,7 +1330,7 @@ def check_context_size(svc: Svc, limits: Limits) -> CheckResult:
     return _result(svc, "context-size", PASS, reason, details=details)
 
 
-def check_dockerignore(svc: Svc, limits: Limits) -> CheckResult:
+def check_dockerignore(svc: Svc, limits: Thresholds) -> CheckResult:
     if svc.remote_context:
         return _result(svc, "dockerignore", SKIP, "remote build context")
     if svc.ignore_file is None:
@@ -1374,7 +1359,7 @@ def check_dockerignore(svc: Svc, limits: Limits) -> CheckResult:
     )
 
 
-def check_requirements(svc: Svc, limits: Limits) -> CheckResult:
+def check_requirements(svc: Svc, limits: Thresholds) -> CheckResult:
     skipped = _no_dockerfile(svc, "unpinned-requirements")
     if skipped:
         return skipped
@@ -1417,7 +1402,7 @@ def check_requirements(svc: Svc, limits: Limits) -> CheckResult:
     return _result(svc, "unpinned-requirements", PASS, "fully pinned: " + ", ".join(parts))
 
 
-def check_hadolint(svc: Svc, limits: Limits) -> CheckResult:
+def check_hadolint(svc: Svc, limits: Thresholds) -> CheckResult:
     result = svc.hadolint
     if svc.dockerfile_bytes is None:
         return _result(svc, "hadolint", SKIP, "no Dockerfile to read")
@@ -1447,7 +1432,7 @@ def check_hadolint(svc: Svc, limits: Limits) -> CheckResult:
     return _result(svc, "hadolint", PASS, "no findings")
 
 
-SERVICE_CHECKS: tuple[Callable[[Svc, Limits], CheckResult], ...] = (
+SERVICE_CHECKS: tuple[Callable[[Svc, Thresholds], CheckResult], ...] = (
     check_dockerfile,
     check_secrets,
     check_syntax_directive,
@@ -1464,7 +1449,7 @@ SERVICE_CHECKS: tuple[Callable[[Svc, Limits], CheckResult], ...] = (
 )
 
 
-def evaluate(facts: Facts, limits: Limits) -> Report:
+def evaluate(facts: Facts, limits: Thresholds) -> Report:
     """Run every check over the gathered facts (pure)."""
     results = [check(facts.environment, limits) for check in ENVIRONMENT_CHECKS]
     if facts.project.name or facts.project.error or facts.project.unread:
@@ -1755,5 +1740,5 @@ def gather(engine: Engine, services: Sequence[str] = ()) -> Facts:
 
 def run(engine: Engine, services: Sequence[str] = ()) -> Report:
     """gather + evaluate with the thresholds from the settings."""
-    limits = Limits.from_settings(engine.settings)
+    limits = Thresholds.from_settings(engine.settings)
     return evaluate(gather(engine, services), limits)

@@ -44,11 +44,10 @@ from dockyard.errors import (
 )
 from dockyard.imageref import normalize
 from dockyard.ledger import Ledger, ServiceBuild
-from dockyard.settings import SETTINGS, Settings
-from dockyard.units import format_size, parse_ratio, parse_size
+from dockyard.settings import Settings, is_off, parse_ratio_setting, parse_size_setting
+from dockyard.units import format_size, parse_size
 
 BASE_LABEL = "org.opencontainers.image.base.name"
-_OFF = {"off", "none", "no", "false", "0"}
 
 
 class GateFailed(DockyardError):
@@ -157,99 +156,29 @@ def inspect_image(engine: Engine, target: Target) -> dict[str, Any]:
         ) from None
 
 
-# --------------------------------------------------------------------------- settings
+# --------------------------------------------------------------------------- budgets and gate
 
 
-def _spec_default(name: str) -> str:
-    return next(spec.default for spec in SETTINGS if spec.name == name)
-
-
-def _setting(settings: Settings, name: str) -> str:
-    return settings.value(name, _spec_default(name)).strip()
-
-
-def parse_size_value(text: str, where: str) -> int:
-    """ "300MB", "1.2GB", "300000000" -> bytes; SettingsError naming `where` otherwise."""
-    try:
-        value = parse_size(text)
-    except ValueError:
-        raise SettingsError(
-            f"{where}: {text!r} is not a size", "write it like 300MB, 1.2GB or 300000000 (bytes)"
-        ) from None
-    if value <= 0:
-        raise SettingsError(f"{where}: the size must be above zero, got {text!r}", "e.g. 300MB")
-    return value
-
-
-def parse_ratio_value(text: str, where: str) -> float:
-    try:
-        return parse_ratio(text)
-    except ValueError as exc:
-        raise SettingsError(f"{where}: {exc}", "write it like 0.9 or 90%") from None
-
-
-def parse_budgets(text: str, where: str = "DOCKYARD_SIZE_BUDGETS") -> dict[str, int]:
-    """ "backend=300MB, worker=100MB" -> {"backend": 300000000, "worker": 100000000}."""
-    budgets: dict[str, int] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        name, sep, size = item.rpartition("=")
-        if not sep or not name.strip():
-            raise SettingsError(
-                f"{where}: {item!r} is not NAME=SIZE", "write it like backend=300MB,worker=100MB"
-            )
-        budgets[name.strip()] = parse_size_value(size.strip(), f"{where} ({name.strip()})")
-    return budgets
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Budgets and gate rules as configured (settings), before flags."""
-
-    min_efficiency: float | None
-    max_wasted: int | None
-    max_image_size: int | None
-    size_budgets: Mapping[str, int] = field(default_factory=dict)
-
-
-def limits_from_settings(settings: Settings) -> Limits:
-    def optional(name: str) -> str | None:
-        text = _setting(settings, name)
-        return None if not text or text.lower() in _OFF else text
-
-    efficiency = optional("DOCKYARD_MIN_EFFICIENCY")
-    wasted = optional("DOCKYARD_MAX_WASTED")
-    size = optional("DOCKYARD_MAX_IMAGE_SIZE")
-    return Limits(
-        min_efficiency=(
-            parse_ratio_value(efficiency, "DOCKYARD_MIN_EFFICIENCY") if efficiency else None
-        ),
-        max_wasted=parse_size_value(wasted, "DOCKYARD_MAX_WASTED") if wasted else None,
-        max_image_size=parse_size_value(size, "DOCKYARD_MAX_IMAGE_SIZE") if size else None,
-        size_budgets=parse_budgets(_setting(settings, "DOCKYARD_SIZE_BUDGETS")),
-    )
-
-
-def budget_for(limits: Limits, target: Target, max_size: str = "") -> tuple[int | None, str]:
+def budget_for(settings: Settings, target: Target, max_size: str = "") -> tuple[int | None, str]:
     """(budget in bytes, where it comes from) for one image: `--max-size` > the service's (or
     image's) entry in DOCKYARD_SIZE_BUDGETS > DOCKYARD_MAX_IMAGE_SIZE > none."""
     if max_size:
-        return parse_size_value(max_size, "--max-size"), "--max-size"
+        return parse_size_setting(max_size, "--max-size"), "--max-size"
+    budgets = settings.size_budgets
     for name in (*target.services, target.service or "", target.reference):
-        if name and name in limits.size_budgets:
-            return limits.size_budgets[name], f"DOCKYARD_SIZE_BUDGETS ({name})"
+        if name and name in budgets:
+            return budgets[name], f"DOCKYARD_SIZE_BUDGETS ({name})"
     wanted = normalize(target.reference)
-    for name, budget in limits.size_budgets.items():
+    for name, budget in budgets.items():
         if normalize(name) == wanted:
             return budget, f"DOCKYARD_SIZE_BUDGETS ({name})"
-    if limits.max_image_size is not None:
-        return limits.max_image_size, "DOCKYARD_MAX_IMAGE_SIZE"
+    if settings.max_image_size is not None:
+        return settings.max_image_size, "DOCKYARD_MAX_IMAGE_SIZE"
     return None, ""
 
 
 def gate_rules(
-    limits: Limits,
+    settings: Settings,
     target: Target,
     *,
     min_efficiency: str = "",
@@ -258,22 +187,21 @@ def gate_rules(
 ) -> GateRulesChoice:
     """The rules `inspect-layers` applies: each flag replaces its setting ("off" drops a rule)."""
 
-    def off(text: str) -> bool:
-        return text.strip().lower() in _OFF
-
-    efficiency = limits.min_efficiency
+    efficiency = settings.min_efficiency
     if min_efficiency:
         efficiency = (
-            None if off(min_efficiency) else parse_ratio_value(min_efficiency, "--min-efficiency")
+            None
+            if is_off(min_efficiency)
+            else parse_ratio_setting(min_efficiency, "--min-efficiency")
         )
-    wasted = limits.max_wasted
+    wasted = settings.max_wasted
     if max_wasted:
-        wasted = None if off(max_wasted) else parse_size_value(max_wasted, "--max-wasted")
-    if max_size and off(max_size):
+        wasted = None if is_off(max_wasted) else parse_size_setting(max_wasted, "--max-wasted")
+    if max_size and is_off(max_size):
         size: int | None
         size, source = None, ""
     else:
-        size, source = budget_for(limits, target, max_size)
+        size, source = budget_for(settings, target, max_size)
     return GateRulesChoice(
         layers.GateRules(min_efficiency=efficiency, max_wasted_bytes=wasted, max_size=size),
         size_source=source,
@@ -474,13 +402,10 @@ def previous_build(
     return next((r for r in records[current + 1 :] if r.image_id != image_id), None)
 
 
-def size_rows(
-    engine: Engine, names: Sequence[str], *, max_size: str = "", limits: Limits | None = None
-) -> list[SizeRow]:
+def size_rows(engine: Engine, names: Sequence[str], *, max_size: str = "") -> list[SizeRow]:
     """One row per image: the named ones, or every image of the project."""
-    limits = limits if limits is not None else limits_from_settings(engine.settings)
     if max_size:
-        parse_size_value(max_size, "--max-size")  # a bad flag fails before any Docker call
+        parse_size_setting(max_size, "--max-size")  # a bad flag fails before any Docker call
     if names:
         targets: list[Target] = []
         for name in names:
@@ -492,7 +417,7 @@ def size_rows(
     ledger = Ledger(engine.settings.ledger_path)
     rows: list[SizeRow] = []
     for target in targets:
-        budget, source = budget_for(limits, target, max_size)
+        budget, source = budget_for(engine.settings, target, max_size)
         if names and not target.service:
             data: dict[str, Any] | None = inspect_image(engine, target)  # unknown name: an error
         else:

@@ -12,11 +12,12 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dockyard.errors import SettingsError
+from dockyard.units import parse_ratio, parse_size
 
 
 @dataclass(frozen=True)
@@ -138,10 +139,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
 )
 
 _DOTENV_LINE = re.compile(r"starting at line (\d+)")
+_OFF = frozenset({"off", "none", "no", "false", "0"})
+
+
+@dataclass(frozen=True)
+class BenchStrategy:
+    """One `bench` strategy: a name (part of image tags) and its Dockerfile, as configured."""
+
+    name: str
+    dockerfile: str  # relative to the build context unless absolute
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, parsed once (a bad value ends the task before any Docker call)."""
+
     root: Path
     env_file: Path
     compose_files: tuple[Path, ...]
@@ -153,13 +165,24 @@ class Settings:
     log_lines: int
     state_dir: Path
     ledger_path: Path
-    # Merged raw values (.env overlaid by the environment), for settings other modules own.
-    values: Mapping[str, str] = field(default_factory=dict)
+    bench_strategies: tuple[BenchStrategy, ...]
+    bench_code_file: str
+    bench_requirements: str
+    bench_import: str
+    size_budgets: Mapping[str, int]
+    max_image_size: int | None
+    min_efficiency: float | None
+    max_wasted: int | None
+    doctor_context_bytes: int
+    doctor_context_files: int
+    doctor_min_free_bytes: int
     # Problems worth a warning line, e.g. a .env line python-dotenv could not parse.
     warnings: tuple[str, ...] = ()
 
-    def value(self, name: str, default: str = "") -> str:
-        return self.values.get(name, "") or default
+
+def default(name: str) -> str:
+    """The default of a setting, as written in `.env` (from the one table above)."""
+    return next(spec.default for spec in SETTINGS if spec.name == name)
 
 
 def split_compose_file(value: str, separator: str) -> list[str]:
@@ -207,6 +230,74 @@ def read_env_file(path: Path) -> tuple[dict[str, str], list[str]]:
         warnings.append(f"{path.name}: {where} could not be parsed and was ignored")
     values = {key: value for key, value in raw.items() if value is not None}
     return values, warnings
+
+
+def parse_size_setting(text: str, where: str) -> int:
+    """ "300MB", "1.2GB", "300000000" -> bytes above zero; SettingsError naming `where`."""
+    try:
+        value = parse_size(text)
+    except ValueError:
+        raise SettingsError(
+            f"{where}: {text!r} is not a size", "write it like 300MB, 1.2GB or 300000000 (bytes)"
+        ) from None
+    if value <= 0:
+        raise SettingsError(f"{where}: the size must be above zero, got {text!r}", "e.g. 300MB")
+    return value
+
+
+def parse_ratio_setting(text: str, where: str) -> float:
+    try:
+        return parse_ratio(text)
+    except ValueError as exc:
+        raise SettingsError(f"{where}: {exc}", "write it like 0.9 or 90%") from None
+
+
+def is_off(text: str) -> bool:
+    """ "off", "none", "no", ... or empty: the rule or budget is not applied."""
+    return not text.strip() or text.strip().lower() in _OFF
+
+
+def parse_budgets(text: str, where: str = "DOCKYARD_SIZE_BUDGETS") -> dict[str, int]:
+    """ "backend=300MB, worker=100MB" -> {"backend": 300000000, "worker": 100000000}."""
+    budgets: dict[str, int] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, size = item.rpartition("=")
+        if not sep or not name.strip():
+            raise SettingsError(
+                f"{where}: {item!r} is not NAME=SIZE", "write it like backend=300MB,worker=100MB"
+            )
+        budgets[name.strip()] = parse_size_setting(size.strip(), f"{where} ({name.strip()})")
+    return budgets
+
+
+def parse_strategies(value: str) -> tuple[BenchStrategy, ...]:
+    """`name=Dockerfile,name=Dockerfile` (paths relative to the build context)."""
+    example = default("DOCKYARD_BENCH_STRATEGIES")
+    found: list[BenchStrategy] = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, path = item.partition("=")
+        name, path = name.strip(), path.strip()
+        if not sep or not name or not path:
+            raise SettingsError(
+                f"DOCKYARD_BENCH_STRATEGIES: {item!r} is not name=Dockerfile", f"e.g. {example}"
+            )
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
+            raise SettingsError(
+                f"DOCKYARD_BENCH_STRATEGIES: strategy name {name!r} must be lowercase "
+                "letters, digits, '.', '_' or '-'",
+                "it becomes part of an image tag",
+            )
+        if name in [s.name for s in found]:
+            raise SettingsError(f"DOCKYARD_BENCH_STRATEGIES names {name!r} twice", "")
+        found.append(BenchStrategy(name, path))
+    if not found:
+        raise SettingsError("DOCKYARD_BENCH_STRATEGIES is empty", f"e.g. {example}")
+    return tuple(found)
 
 
 def _int_setting(name: str, text: str, minimum: int = 0) -> int:
@@ -258,8 +349,10 @@ def load_settings(
     )
 
     def get(name: str) -> str:
-        default = next((s.default for s in SETTINGS if s.name == name), "")
-        return values.get(name, "") or default
+        return (values.get(name, "") or default(name)).strip()
+
+    def optional_size(name: str) -> int | None:
+        return None if is_off(get(name)) else parse_size_setting(get(name), name)
 
     separator = get("COMPOSE_PATH_SEPARATOR") or os.pathsep
     compose_base = Path.cwd() if environ.get("COMPOSE_FILE") else env_file.parent
@@ -272,6 +365,7 @@ def load_settings(
 
     state_dir = _path_setting(get("DOCKYARD_STATE_DIR"), env_file.parent) or env_file.parent
 
+    efficiency = get("DOCKYARD_MIN_EFFICIENCY")
     return Settings(
         root=root,
         env_file=env_file,
@@ -290,6 +384,28 @@ def load_settings(
         state_dir=state_dir,
         ledger_path=_path_setting(get("DOCKYARD_LEDGER"), env_file.parent)
         or state_dir / "ledger.sqlite3",
-        values=values,
+        bench_strategies=parse_strategies(get("DOCKYARD_BENCH_STRATEGIES")),
+        bench_code_file=get("DOCKYARD_BENCH_CODE_FILE"),
+        bench_requirements=get("DOCKYARD_BENCH_REQUIREMENTS"),
+        bench_import=get("DOCKYARD_BENCH_IMPORT"),
+        size_budgets=parse_budgets(get("DOCKYARD_SIZE_BUDGETS")),
+        max_image_size=optional_size("DOCKYARD_MAX_IMAGE_SIZE"),
+        min_efficiency=(
+            None
+            if is_off(efficiency)
+            else parse_ratio_setting(efficiency, "DOCKYARD_MIN_EFFICIENCY")
+        ),
+        max_wasted=optional_size("DOCKYARD_MAX_WASTED"),
+        doctor_context_bytes=_int_setting(
+            "DOCKYARD_DOCTOR_CONTEXT_MB", get("DOCKYARD_DOCTOR_CONTEXT_MB")
+        )
+        * 1_000_000,
+        doctor_context_files=_int_setting(
+            "DOCKYARD_DOCTOR_CONTEXT_FILES", get("DOCKYARD_DOCTOR_CONTEXT_FILES")
+        ),
+        doctor_min_free_bytes=_int_setting(
+            "DOCKYARD_DOCTOR_MIN_FREE_GB", get("DOCKYARD_DOCTOR_MIN_FREE_GB")
+        )
+        * 1_000_000_000,
         warnings=tuple(warnings),
     )

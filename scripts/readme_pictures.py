@@ -78,9 +78,8 @@ def main() -> None:
             save(console, "build-summary.svg", "inv build-fast")
 
             target = images.resolve(engine, "backend")
-            limits = images.limits_from_settings(engine.settings)
             result = images.inspect_layers(
-                engine, target, choice=images.gate_rules(limits, target), top=3
+                engine, target, choice=images.gate_rules(engine.settings, target), top=3
             )
             console = render.make_console(record=True, width=100, force_terminal=True)
             console.print("[muted]$ inv inspect-layers --top 3 --ci[/muted]")

@@ -25,6 +25,7 @@ from dockyard.errors import CommandFailed, DockyardError, Interrupted, SettingsE
 from dockyard.progress import BuildReport, reports_from_stream
 from dockyard.render import bench as render_bench
 from dockyard.render import make_console
+from dockyard.settings import BenchStrategy, default, parse_strategies
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "bench"
@@ -128,22 +129,6 @@ def test_names_file(instruction: str, expected: bool) -> None:
 
 
 # -- strategies, plan, scratch copies -----------------------------------------------------------
-def test_parse_strategies_default() -> None:
-    assert bench.parse_strategies(bench.DEFAULT_STRATEGIES) == [
-        ("naive", "Dockerfile.naive"),
-        ("pip-cache", "Dockerfile.pip-cache"),
-        ("optimized", "Dockerfile.optimized"),
-    ]
-
-
-@pytest.mark.parametrize(
-    "value", ["", "naive", "naive=", "=Dockerfile", "Naive=Dockerfile", "a=x,a=y", "a b=x"]
-)
-def test_parse_strategies_rejects(value: str) -> None:
-    with pytest.raises(SettingsError):
-        bench.parse_strategies(value)
-
-
 def tree_digest(root: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -156,7 +141,7 @@ def backend_plan(**overrides: object) -> BenchPlan:
     options: dict[str, object] = {
         "service": "backend",
         "context_dir": BACKEND,
-        "dockerfiles": bench.parse_strategies(bench.DEFAULT_STRATEGIES),
+        "dockerfiles": parse_strategies(default("DOCKYARD_BENCH_STRATEGIES")),
         "build_args": {"PYTHON_IMAGE": "dockyard-local/python:3.11-slim", "CACHE_ID": "dockyard"},
         "run_id": "20261127-180000-abcd",
     }
@@ -227,7 +212,7 @@ def test_strategy_subset_keeps_the_baseline_name() -> None:
         ({"code_file": "tests/test_app_settings.py"}, "is not part of the build context"),
         ({"requirements_file": "reqs.txt"}, "requirements file 'reqs.txt' is not part of"),
         (
-            {"dockerfiles": [("naive", "Dockerfile.nope")]},
+            {"dockerfiles": [BenchStrategy("naive", "Dockerfile.nope")]},
             "Dockerfile of strategy 'naive' not found",
         ),
     ],
@@ -278,7 +263,12 @@ def test_dockerfile_outside_the_context_is_copied_under_its_own_name(tmp_path: P
     outside.parent.mkdir()
     outside.write_text("FROM scratch\n", encoding="utf-8")
     outside.with_name("Fast.Dockerfile.dockerignore").write_text("tests\n", encoding="utf-8")
-    plan = backend_plan(dockerfiles=[("naive", "Dockerfile.naive"), ("fast", str(outside))])
+    plan = backend_plan(
+        dockerfiles=[
+            BenchStrategy("naive", "Dockerfile.naive"),
+            BenchStrategy("fast", str(outside)),
+        ]
+    )
     fast = plan.strategies[1]
     assert fast.scratch_dockerfile == "Dockerfile.dockyard-bench-fast"
     scratch = bench.copy_context(plan, tmp_path / "scratch")

@@ -32,19 +32,17 @@ from dockyard.doctor import (
     Facts,
     HadolintFinding,
     HadolintResult,
-    Limits,
     ProjectFacts,
     Report,
     ServiceFacts,
+    Thresholds,
 )
-from dockyard.errors import SettingsError
 from dockyard.imageref import normalize
 from dockyard.render import doctor as render_doctor
-from dockyard.settings import load_settings
 from tests.fixtures.doctor.materialize import materialize
 
 REPO = Path(__file__).resolve().parents[2]
-LIMITS = Limits()
+LIMITS = Thresholds()
 HADOLINT = shutil.which("hadolint")
 
 
@@ -145,7 +143,7 @@ def statuses(results: list[CheckResult]) -> dict[str, str]:
     return {r.id: r.status for r in results}
 
 
-def service_results(svc: ServiceFacts, limits: Limits = LIMITS) -> list[CheckResult]:
+def service_results(svc: ServiceFacts, limits: Thresholds = LIMITS) -> list[CheckResult]:
     return [check(svc, limits) for check in doctor.SERVICE_CHECKS]
 
 
@@ -247,7 +245,7 @@ def test_leaky_fixture_verdicts(
     assert statuses(service_results(leaky[service])) == expected
 
 
-def result_of(svc: ServiceFacts, check_id: str, limits: Limits = LIMITS) -> CheckResult:
+def result_of(svc: ServiceFacts, check_id: str, limits: Thresholds = LIMITS) -> CheckResult:
     return {r.id: r for r in service_results(svc, limits)}[check_id]
 
 
@@ -302,13 +300,13 @@ def test_dockerignore_root_only_patterns(leaky: dict[str, ServiceFacts]) -> None
 def test_context_size_threshold_and_largest_entries(leaky: dict[str, ServiceFacts]) -> None:
     app = leaky["app"]
     assert result_of(app, "context-size").status == PASS
-    tight = Limits(context_bytes=10**9, context_files=3)
+    tight = Thresholds(context_bytes=10**9, context_files=3)
     result = result_of(app, "context-size", tight)
     assert result.status == WARN
     count = len(app.files)
     assert f"in {count} file(s) sent to the builder, over 3 files" in result.reason
     assert result.details[0].startswith("Dockerfile  ")
-    small = result_of(app, "context-size", Limits(context_bytes=100))
+    small = result_of(app, "context-size", Thresholds(context_bytes=100))
     assert "over 100 B (DOCKYARD_DOCTOR_CONTEXT_MB)" in small.reason
 
 
@@ -674,7 +672,7 @@ GOOD_ENV = EnvironmentFacts(
 )
 
 
-def env_statuses(env: EnvironmentFacts, limits: Limits = LIMITS) -> dict[str, str]:
+def env_statuses(env: EnvironmentFacts, limits: Thresholds = LIMITS) -> dict[str, str]:
     return statuses([check(env, limits) for check in doctor.ENVIRONMENT_CHECKS])
 
 
@@ -768,14 +766,6 @@ def test_unread_compose_file_is_skipped_not_failed() -> None:
         ("db-port-public", SKIP),
     ]
     assert [c.id for c in report.failed] == ["docker-binary"]
-
-
-def test_limits_from_settings(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path, environ={"DOCKYARD_DOCTOR_CONTEXT_MB": "7"})
-    assert Limits.from_settings(settings).context_bytes == 7_000_000
-    bad = load_settings(tmp_path, environ={"DOCKYARD_DOCTOR_MIN_FREE_GB": "lots"})
-    with pytest.raises(SettingsError, match="DOCKYARD_DOCTOR_MIN_FREE_GB must be a whole number"):
-        Limits.from_settings(bad)
 
 
 def test_hadolint_levels() -> None:

@@ -10,6 +10,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -178,56 +179,12 @@ def test_final_stage_base_of_the_bundled_backend() -> None:
 # --------------------------------------------------------------------------- settings
 
 
-def test_default_limits(tmp_path: Path) -> None:
-    limits = images.limits_from_settings(settings_for(tmp_path))
-    assert limits == images.Limits(0.9, 20_000_000, None, {})
-
-
-def test_limits_from_the_environment(tmp_path: Path) -> None:
-    limits = images.limits_from_settings(
-        settings_for(
-            tmp_path,
-            DOCKYARD_MIN_EFFICIENCY="0.95",
-            DOCKYARD_MAX_WASTED="5MB",
-            DOCKYARD_MAX_IMAGE_SIZE="1.2GB",
-            DOCKYARD_SIZE_BUDGETS=" backend=300MB, worker = 100MiB ,",
-        )
-    )
-    assert limits == images.Limits(
-        0.95, 5_000_000, 1_200_000_000, {"backend": 300_000_000, "worker": 100 * 1024**2}
-    )
-
-
-def test_limits_can_be_switched_off(tmp_path: Path) -> None:
-    limits = images.limits_from_settings(
-        settings_for(tmp_path, DOCKYARD_MIN_EFFICIENCY="off", DOCKYARD_MAX_WASTED="none")
-    )
-    assert (limits.min_efficiency, limits.max_wasted) == (None, None)
-
-
-@pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        ("DOCKYARD_MIN_EFFICIENCY", "high", "DOCKYARD_MIN_EFFICIENCY: not a ratio: 'high'"),
-        ("DOCKYARD_MIN_EFFICIENCY", "120%", "DOCKYARD_MIN_EFFICIENCY: ratio out of range"),
-        ("DOCKYARD_MAX_WASTED", "lots", "DOCKYARD_MAX_WASTED: 'lots' is not a size"),
-        ("DOCKYARD_MAX_IMAGE_SIZE", "0MB", "DOCKYARD_MAX_IMAGE_SIZE: the size must be above zero"),
-        ("DOCKYARD_SIZE_BUDGETS", "backend:300MB", "DOCKYARD_SIZE_BUDGETS: 'backend:300MB' is not"),
-        ("DOCKYARD_SIZE_BUDGETS", "backend=big", "DOCKYARD_SIZE_BUDGETS (backend): 'big' is not"),
-    ],
-)
-def test_bad_settings_name_the_setting_and_give_a_hint(
-    tmp_path: Path, name: str, value: str, message: str
-) -> None:
-    with pytest.raises(SettingsError) as caught:
-        images.limits_from_settings(settings_for(tmp_path, **{name: value}))
-    assert caught.value.message.startswith(message), caught.value.message
-    assert caught.value.hint
-    assert caught.value.exit_code == 2
-
-
 def test_budget_precedence(tmp_path: Path) -> None:
-    limits = images.Limits(None, None, 900, {"backend": 300, "example/db:16": 200})
+    limits = replace(
+        settings_for(tmp_path),
+        max_image_size=900,
+        size_budgets={"backend": 300, "example/db:16": 200},
+    )
     backend = images.Target("dockyard/backend:latest", "backend", ("backend",), True)
     db = images.Target("docker.io/example/db", "db", ("db",))  # same image as example/db:16
     other = images.Target("alpine:3")
@@ -239,13 +196,13 @@ def test_budget_precedence(tmp_path: Path) -> None:
         "DOCKYARD_SIZE_BUDGETS (example/db:16)",
     )
     assert images.budget_for(limits, other) == (900, "DOCKYARD_MAX_IMAGE_SIZE")
-    assert images.budget_for(images.Limits(None, None, None), other) == (None, "")
+    assert images.budget_for(settings_for(tmp_path), other) == (None, "")
     with pytest.raises(SettingsError, match="--max-size: 'huge' is not a size"):
         images.budget_for(limits, other, "huge")
 
 
 def test_gate_rules_flags_replace_settings(tmp_path: Path) -> None:
-    limits = images.Limits(0.9, 20_000_000, None, {"app": 5000})
+    limits = replace(settings_for(tmp_path), size_budgets={"app": 5000})
     app = images.Target("example/app:1", "app", ("app",), True)
     assert images.gate_rules(limits, app).rules == GateRules(0.9, 20_000_000, 5000)
     chosen = images.gate_rules(limits, app, min_efficiency="95%", max_wasted="1kB", max_size="2MB")
@@ -380,7 +337,9 @@ def test_size_rows_of_the_whole_project(tmp_path: Path) -> None:
     assert data[1]["present"] is False and data[1]["size"] is None
     failure = images.budget_failure(rows)
     assert failure is not None
-    assert failure.message == ("app is over budget: 20.1 kB > 20.0 kB (DOCKYARD_SIZE_BUDGETS (app))")
+    assert failure.message == (
+        "app is over budget: 20.1 kB > 20.0 kB (DOCKYARD_SIZE_BUDGETS (app))"
+    )
     assert "--max-size" in failure.hint
 
 
@@ -405,7 +364,7 @@ def test_size_rows_of_named_images(tmp_path: Path) -> None:
 def test_inspect_layers_end_to_end_with_the_dockerfile_base(tmp_path: Path) -> None:
     engine = app_project(tmp_path)
     target = images.resolve(engine, "app")
-    choice = images.gate_rules(images.limits_from_settings(engine.settings), target)
+    choice = images.gate_rules(engine.settings, target)
     result = images.inspect_layers(engine, target, choice=choice, top=3)
 
     assert engine.saved == ["example/app:1"]

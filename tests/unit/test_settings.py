@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from dockyard.errors import SettingsError
-from dockyard.settings import SETTINGS, load_settings, split_compose_file
+from dockyard.settings import (
+    SETTINGS,
+    BenchStrategy,
+    Settings,
+    default,
+    load_settings,
+    parse_strategies,
+    split_compose_file,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -112,3 +120,88 @@ def test_env_example_documents_every_setting() -> None:
     for spec in SETTINGS:
         assert spec.name in example, f".env.example does not document {spec.name}"
         assert spec.name in readme, f"README.md does not document {spec.name}"
+
+
+def test_parse_strategies_default() -> None:
+    assert parse_strategies(default("DOCKYARD_BENCH_STRATEGIES")) == (
+        BenchStrategy("naive", "Dockerfile.naive"),
+        BenchStrategy("pip-cache", "Dockerfile.pip-cache"),
+        BenchStrategy("optimized", "Dockerfile.optimized"),
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["", "naive", "naive=", "=Dockerfile", "Naive=Dockerfile", "a=x,a=y", "a b=x"]
+)
+def test_parse_strategies_rejects(value: str) -> None:
+    with pytest.raises(SettingsError):
+        parse_strategies(value)
+
+
+def settings_for(tmp_path: Path, **values: str) -> Settings:
+    environ = {
+        "COMPOSE_FILE": str(tmp_path / "compose.yml"),
+        "DOCKYARD_ENV_FILE": str(tmp_path / "none.env"),
+        "DOCKYARD_STATE_DIR": str(tmp_path / "state"),
+        **values,
+    }
+    return load_settings(tmp_path, environ=environ)
+
+
+def test_default_limits(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    assert (
+        settings.min_efficiency,
+        settings.max_wasted,
+        settings.max_image_size,
+        settings.size_budgets,
+    ) == (0.9, 20_000_000, None, {})
+
+
+def test_limits_from_the_environment(tmp_path: Path) -> None:
+    limits = settings_for(
+        tmp_path,
+        DOCKYARD_MIN_EFFICIENCY="0.95",
+        DOCKYARD_MAX_WASTED="5MB",
+        DOCKYARD_MAX_IMAGE_SIZE="1.2GB",
+        DOCKYARD_SIZE_BUDGETS=" backend=300MB, worker = 100MiB ,",
+    )
+    assert (
+        limits.min_efficiency,
+        limits.max_wasted,
+        limits.max_image_size,
+        limits.size_budgets,
+    ) == (0.95, 5_000_000, 1_200_000_000, {"backend": 300_000_000, "worker": 100 * 1024**2})
+
+
+def test_limits_can_be_switched_off(tmp_path: Path) -> None:
+    limits = settings_for(tmp_path, DOCKYARD_MIN_EFFICIENCY="off", DOCKYARD_MAX_WASTED="none")
+    assert (limits.min_efficiency, limits.max_wasted) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DOCKYARD_MIN_EFFICIENCY", "high", "DOCKYARD_MIN_EFFICIENCY: not a ratio: 'high'"),
+        ("DOCKYARD_MIN_EFFICIENCY", "120%", "DOCKYARD_MIN_EFFICIENCY: ratio out of range"),
+        ("DOCKYARD_MAX_WASTED", "lots", "DOCKYARD_MAX_WASTED: 'lots' is not a size"),
+        ("DOCKYARD_MAX_IMAGE_SIZE", "0MB", "DOCKYARD_MAX_IMAGE_SIZE: the size must be above zero"),
+        ("DOCKYARD_SIZE_BUDGETS", "backend:300MB", "DOCKYARD_SIZE_BUDGETS: 'backend:300MB' is not"),
+        ("DOCKYARD_SIZE_BUDGETS", "backend=big", "DOCKYARD_SIZE_BUDGETS (backend): 'big' is not"),
+    ],
+)
+def test_bad_settings_name_the_setting_and_give_a_hint(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_for(tmp_path, **{name: value})
+    assert caught.value.message.startswith(message), caught.value.message
+    assert caught.value.hint
+    assert caught.value.exit_code == 2
+
+
+def test_doctor_thresholds(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, DOCKYARD_DOCTOR_CONTEXT_MB="7")
+    assert settings.doctor_context_bytes == 7_000_000
+    with pytest.raises(SettingsError, match="DOCKYARD_DOCTOR_MIN_FREE_GB must be a whole number"):
+        settings_for(tmp_path, DOCKYARD_DOCTOR_MIN_FREE_GB="lots")

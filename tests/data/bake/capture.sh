@@ -15,28 +15,30 @@ TOKEN="${TOKEN:-$(date +%s)$$}"
 SID_ENV="${DOCKYARD_SID_ENV:-/opt/dockyard-sid/stack.env}"
 WHICH="${1:-all}"
 WORK="$(mktemp -d)"
-START="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+START="$(date -u -d '-2 seconds' +%Y-%m-%dT%H:%M:%SZ)"
 
 # Client environments: the sid stack from its stack.env, the first engine with the plain defaults.
 SID_HOST=$(sed -n 's/^DOCKER_HOST=//p' "$SID_ENV")
 SID_CONFIG=$(sed -n 's/^DOCKER_CONFIG=//p' "$SID_ENV")
 SID_BIN=$(sed -n 's/^DOCKYARD_SID_BIN=//p' "$SID_ENV")
 CLEAN_PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$SID_BIN" | paste -sd: -)
-SID=(env "DOCKER_HOST=$SID_HOST" "DOCKER_CONFIG=$SID_CONFIG" "PATH=$SID_BIN:$CLEAN_PATH")
-CLASSIC=(env -u DOCKER_HOST -u DOCKER_CONFIG -u DOCKER_CONTEXT "PATH=$CLEAN_PATH")
+SID=(env -u BUILDKIT_PROGRESS -u DOCKER_CONTEXT "DOCKER_HOST=$SID_HOST" "DOCKER_CONFIG=$SID_CONFIG" "PATH=$SID_BIN:$CLEAN_PATH")
+CLASSIC=(env -u BUILDKIT_PROGRESS -u DOCKER_CONTEXT -u DOCKER_HOST -u DOCKER_CONFIG "PATH=$CLEAN_PATH")
+in_env() { # SID|CLASSIC, then the command
+  if [ "$1" = SID ]; then shift; "${SID[@]}" "$@"; else shift; "${CLASSIC[@]}" "$@"; fi
+}
 
 # Build-cache record ids present before this run, per engine.
-"${SID[@]}" docker system df -v --format '{{json .BuildCache}}' >"$WORK/cache-before-sid.json"
-"${CLASSIC[@]}" docker system df -v --format '{{json .BuildCache}}' >"$WORK/cache-before-classic.json"
+in_env SID docker system df -v --format '{{json .BuildCache}}' >"$WORK/cache-before-SID.json"
+in_env CLASSIC docker system df -v --format '{{json .BuildCache}}' >"$WORK/cache-before-CLASSIC.json"
 
 # Prune (by id) the build-cache records this run made: new since the start and either naming the
 # token, or named like a vertex of this run's captures, or stacked on such a record.
 prune_own_cache() { # engine-env-name, files with streams
   local engine="$1"; shift
-  local -n envref="$engine"
   local round ids
   for round in 1 2 3 4 5 6; do
-    "${envref[@]}" docker system df -v --format '{{json .BuildCache}}' >"$WORK/cache-now.json"
+    in_env "$engine" docker system df -v --format '{{json .BuildCache}}' >"$WORK/cache-now.json"
     ids=$(python3 - "$WORK/cache-before-$engine.json" "$WORK/cache-now.json" "$TOKEN" "$@" <<'PY'
 import json, re, sys
 before = {r["ID"] for r in json.load(open(sys.argv[1])) or []}
@@ -76,7 +78,7 @@ PY
 )
     [ -n "$ids" ] || break
     local id
-    for id in $ids; do "${envref[@]}" docker buildx prune -f --filter "id=$id" >/dev/null 2>&1 || true; done
+    for id in $ids; do in_env "$engine" docker buildx prune -f --filter "id=$id" >/dev/null 2>&1 || true; done
   done
 }
 
@@ -84,13 +86,14 @@ cleanup() {
   set +e
   local engine
   for engine in SID CLASSIC; do
-    local -n e="$engine"
-    "${e[@]}" docker image ls -aq --filter "label=dockyard.capture=$TOKEN" | sort -u | xargs -r "${e[@]}" docker image rm -f >/dev/null 2>&1
+    local ids
+    ids=$(in_env "$engine" docker image ls -aq --filter "label=dockyard.capture=$TOKEN" | sort -u)
+    [ -z "$ids" ] || in_env "$engine" docker image rm -f $ids >/dev/null 2>&1
   done
-  prune_own_cache SID "$OUT"/sid_*.out "$OUT"/sid_*.err
-  prune_own_cache CLASSIC "$OUT"/classic_*.out "$OUT"/classic_*.err
+  [ "$WHICH" = classic ] || prune_own_cache SID "$OUT"/sid_*.out "$OUT"/sid_*.err
+  [ "$WHICH" = sid ] || prune_own_cache CLASSIC "$OUT"/classic_*.out "$OUT"/classic_*.err
   # the build-history records of this run (sid engine only: buildx 0.13 has no history)
-  "${SID[@]}" docker buildx history ls --filter "startedAt>=$START" --format '{{.Ref}}' 2>/dev/null \
+  in_env SID docker buildx history ls --filter "startedAt>$START" --format '{{.Ref}}' 2>/dev/null \
     | xargs -r "${SID[@]}" docker buildx history rm >/dev/null 2>&1
   rm -rf "$WORK"
 }
@@ -169,9 +172,9 @@ report() {
 }
 
 cap() { # name dir engine-env-name, then the command
-  local name="$1" dir="$2"; local -n envref="$3"; shift 3
+  local name="$1" dir="$2" engine="$3"; shift 3
   set +e
-  (cd "$dir" && "${envref[@]}" BUILDKIT_PROGRESS=rawjson "$@" >"$OUT/$name.out" 2>"$OUT/$name.err")
+  (cd "$dir" && in_env "$engine" BUILDKIT_PROGRESS=rawjson "$@" >"$OUT/$name.out" 2>"$OUT/$name.err")
   echo $? >"$OUT/$name.rc"
   set -e
   report "$name"
@@ -179,9 +182,9 @@ cap() { # name dir engine-env-name, then the command
 
 # Like cap, but without BUILDKIT_PROGRESS in the environment.
 cap_noenv() {
-  local name="$1" dir="$2"; local -n envref="$3"; shift 3
+  local name="$1" dir="$2" engine="$3"; shift 3
   set +e
-  (cd "$dir" && "${envref[@]}" -u BUILDKIT_PROGRESS "$@" >"$OUT/$name.out" 2>"$OUT/$name.err")
+  (cd "$dir" && in_env "$engine" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err")
   echo $? >"$OUT/$name.rc"
   set -e
   report "$name"
@@ -191,9 +194,9 @@ cap_noenv() {
 # (what Ctrl-C in a terminal does: docker CLI, compose plugin, buildx) or to the docker CLI only
 # (what a wrapper's Popen.send_signal does); rc as a shell reports it (128+2 when killed by SIGINT).
 cap_interrupt() { # name dir engine-env-name group|cli seconds, then the command
-  local name="$1" dir="$2"; local -n envref="$3"; local target="$4" after="$5"; shift 5
+  local name="$1" dir="$2" engine="$3" target="$4" after="$5"; shift 5
   set +e
-  (cd "$dir" && "${envref[@]}" BUILDKIT_PROGRESS=rawjson python3 - "$OUT/$name" "$target" "$after" "$@" <<'PY'
+  (cd "$dir" && in_env "$engine" BUILDKIT_PROGRESS=rawjson python3 - "$OUT/$name" "$target" "$after" "$@" <<'PY'
 import os, signal, subprocess, sys, time
 base, target, after, cmd = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
 with open(base + ".out", "wb") as out, open(base + ".err", "wb") as err:
@@ -218,7 +221,7 @@ PY
 }
 
 capture_one() { # prefix engine-env-name
-  local pfx="$1" engine="$2" proj="dybake1${1%%_*}${TOKEN}" dir="$WORK/$1one"
+  local pfx="$1" engine="$2" proj="dybake1${1%%_*}${TOKEN}" dir="$WORK/$1"
   make_one "$dir" "$proj"
   cap "${pfx}_cold" "$dir" "$engine" docker compose -p "$proj" build
   cap "${pfx}_cached" "$dir" "$engine" docker compose -p "$proj" build
@@ -245,7 +248,7 @@ capture_sid() {
   cap_noenv sid_versions "$WORK" SID sh -c 'docker version --format "client {{.Client.Version}} server {{.Server.Version}} api {{.Server.APIVersion}}"; docker buildx version; docker compose version; docker info --format "driver {{.Driver}} {{json .DriverStatus}}"'
   capture_one sid_one SID
   # compose's own --progress json (Compose 2.40 turns it into rawjson for builds), no BUILDKIT_PROGRESS
-  local proj="dybake1sid${TOKEN}" dir="$WORK/sid_oneone"
+  local proj="dybake1sid${TOKEN}" dir="$WORK/sid_one"
   cap_noenv sid_one_progress_json "$dir" SID docker compose -p "$proj" --progress json build
 
   proj="dybake2sid${TOKEN}" dir="$WORK/sid_two"
@@ -268,7 +271,7 @@ capture_sid() {
   cp "$dir/meta.json" "$OUT/sid_bake_cached.metadata.json"
 
   # build history: every record of this run, then one record in full (a ref from the metadata file)
-  cap_noenv sid_history_ls "$WORK" SID docker buildx history ls --filter "startedAt>=$START" --format json
+  cap_noenv sid_history_ls "$WORK" SID docker buildx history ls --filter "startedAt>$START" --format json
   local ref
   ref=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backend"]["buildx.build.ref"].rsplit("/",1)[-1])' "$OUT/sid_bake_cold.metadata.json")
   cap_noenv sid_history_inspect "$WORK" SID docker buildx history inspect "$ref" --format json

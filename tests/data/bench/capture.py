@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from dockyard import bench  # noqa: E402
 from dockyard.engine import Engine  # noqa: E402
-from dockyard.settings import load_settings  # noqa: E402
+from dockyard.settings import default, load_settings, parse_strategies  # noqa: E402
 
 PYTHON_IMAGE = os.environ.get("PYTHON_IMAGE", "dockyard-local/python:3.11-slim")
 
@@ -32,7 +32,7 @@ def main() -> None:
     plan = bench.make_plan(
         service="backend",
         context_dir=ROOT / "backend",
-        dockerfiles=bench.parse_strategies(bench.DEFAULT_STRATEGIES),
+        dockerfiles=parse_strategies(default("DOCKYARD_BENCH_STRATEGIES")),
         build_args={"PYTHON_IMAGE": PYTHON_IMAGE},
         run_id=f"capture-{token}",
     )
