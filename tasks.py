@@ -121,7 +121,7 @@ def timing(
         ledger = Ledger(engine.settings.ledger_path)
         out = render.make_console()
         if history:
-            wanted = engine.require_services(service or [], buildable=True)
+            wanted = engine.project.require(service or [], buildable=True)
             builds = timings.history(ledger, engine.project_name, wanted, last=last or 20)
             if json:
                 print(json_module.dumps([b.to_dict() for b in builds], indent=2))
@@ -254,7 +254,7 @@ def logs(c: Context, service: str | None = None, follow: bool = False, tail: int
     with boundary():
         engine = _engine()
         if service:
-            engine.require_services([service])
+            engine.project.require([service])
         out = render.make_console()
         if not follow:
             out.print(render.escape(engine.logs(service or None, tail=tail)), soft_wrap=True)

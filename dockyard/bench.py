@@ -47,7 +47,7 @@ from dockyard.progress import BuildReport, Event, RawJsonStream
 from dockyard.settings import BenchStrategy, default
 
 if TYPE_CHECKING:
-    from dockyard.engine import Engine
+    from dockyard.engine import EngineProtocol
 
 SCENARIOS: tuple[str, ...] = ("cold", "no-change", "code-edit", "deps-edit")
 QUICK_SCENARIOS: tuple[str, ...] = ("code-edit", "deps-edit")
@@ -757,7 +757,7 @@ class BenchRun:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineProtocol,
         plan: BenchPlan,
         *,
         listener: BenchListener | None = None,
@@ -853,7 +853,7 @@ class BenchRun:
         command_error: DockyardError | None = None
         started = time.monotonic()
         try:
-            for source, chunk in self.engine.bench_build_stream(
+            for source, chunk in self.engine.buildx_build_stream(
                 folder,
                 dockerfile=folder / strategy.scratch_dockerfile,
                 tag=image,
@@ -912,7 +912,7 @@ class BenchRun:
         if tag not in self._owned.tags:
             self._owned.tags.append(tag)
         started = time.monotonic()
-        image_id = self.engine.bench_build_quiet(
+        image_id = self.engine.buildx_build_quiet(
             folder,
             dockerfile=folder / strategy.scratch_dockerfile,
             tag=tag,
@@ -988,14 +988,14 @@ def owned_cache_records(records: Iterable[Mapping[str, Any]], prefix: str) -> li
 
 
 def cleanup(
-    engine: Engine, plan: BenchPlan, tags: Sequence[str], image_ids: Sequence[str]
+    engine: EngineProtocol, plan: BenchPlan, tags: Sequence[str], image_ids: Sequence[str]
 ) -> list[str]:
     """Remove the run's images (tags, then the ids it produced) and its cache-mount records."""
     return remove(engine, tags, image_ids, plan.cache_prefix)
 
 
 def remove(
-    engine: Engine, tags: Sequence[str], image_ids: Sequence[str], cache_prefix: str
+    engine: EngineProtocol, tags: Sequence[str], image_ids: Sequence[str], cache_prefix: str
 ) -> list[str]:
     """Remove images by tag, then by id, then the cache mounts whose id starts with the prefix;
     return what was removed (an image still used by a container stays, and is not listed)."""
@@ -1028,7 +1028,7 @@ class Leftovers:
         ]
 
 
-def find_leftovers(engine: Engine) -> Leftovers:
+def find_leftovers(engine: EngineProtocol) -> Leftovers:
     """Every image tagged in the benchmark's repository and every cache mount with its prefix.
     (Untagged images of a killed run cannot be told apart from anyone else's.)"""
     mounts = []
@@ -1041,7 +1041,7 @@ def find_leftovers(engine: Engine) -> Leftovers:
     )
 
 
-def remove_leftovers(engine: Engine, leftovers: Leftovers) -> list[str]:
+def remove_leftovers(engine: EngineProtocol, leftovers: Leftovers) -> list[str]:
     removed = remove(engine, leftovers.images, (), f"{CACHE_PREFIX}-")
     return [f"image {r}" if not r.startswith(("image ", "cache mount ")) else r for r in removed]
 
@@ -1049,7 +1049,7 @@ def remove_leftovers(engine: Engine, leftovers: Leftovers) -> list[str]:
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:
     # Ctrl-C in a terminal reaches the docker CLI too: BuildKit cancels the build ("context
     # canceled") and the CLI may exit before Python sees its KeyboardInterrupt.
-    texts = [err.message, err.detail, getattr(err, "stderr_tail", "") or ""]
+    texts = [err.message, err.detail, err.call.stderr if err.call else ""]
     texts += [step.error or "" for step in report.steps]
     if any("context canceled" in text for text in texts):
         return Interrupted(
@@ -1093,7 +1093,7 @@ def describe_plan(plan: BenchPlan) -> list[str]:
 
 
 def run_bench(
-    engine: Engine,
+    engine: EngineProtocol,
     plan: BenchPlan,
     *,
     listener: BenchListener | None = None,
@@ -1105,7 +1105,7 @@ def run_bench(
 
 
 def plan_for_project(
-    engine: Engine,
+    engine: EngineProtocol,
     *,
     service: str = "",
     scenarios: Sequence[str] = (),

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from dockyard import context as ctx
+from dockyard.compose import BuildSpec
 from dockyard.dockerfile import parse as parse_dockerfile
-from dockyard.engine import Engine
+from dockyard.engine import EngineProtocol
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import BuildReport, Event, RawJsonStream
@@ -32,10 +33,20 @@ class ServicePlan:
 
     service: str
     image: str
-    context_dir: Path
-    dockerfile: Path
-    build_args: dict[str, str]
+    build: BuildSpec
     base_images: list[str]
+
+    @property
+    def context_dir(self) -> Path:
+        return self.build.context_dir
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.build.dockerfile_path
+
+    @property
+    def build_args(self) -> Mapping[str, str]:
+        return self.build.args
 
 
 @dataclass
@@ -111,11 +122,11 @@ def cache_counts(report: BuildReport) -> tuple[int, int]:
     return sum(1 for s in countable if s.cached), len(countable)
 
 
-def choose_services(engine: Engine, requested: Sequence[str]) -> list[str]:
+def choose_services(engine: EngineProtocol, requested: Sequence[str]) -> list[str]:
     wanted = list(requested) or list(engine.settings.build_services)
     if wanted:
-        return engine.require_services(wanted, buildable=True)
-    services = engine.buildable_services()
+        return engine.project.require(wanted, buildable=True)
+    services = engine.project.buildable()
     if not services:
         raise DockyardError(
             f"project {engine.project_name!r} has no service with a build: section",
@@ -124,35 +135,33 @@ def choose_services(engine: Engine, requested: Sequence[str]) -> list[str]:
     return services
 
 
-def plan_service(engine: Engine, service: str) -> ServicePlan:
-    build = engine.services[service].get("build") or {}
-    context_dir = Path(str(build.get("context") or "."))
-    dockerfile = Path(str(build.get("dockerfile") or "Dockerfile"))
-    if not dockerfile.is_absolute():
-        dockerfile = context_dir / dockerfile
-    args = {str(k): str(v) for k, v in (build.get("args") or {}).items() if v is not None}
-    if not context_dir.is_dir():
+def plan_service(engine: EngineProtocol, service: str) -> ServicePlan:
+    build = engine.project.build_of(service)
+    if build.remote:
         raise DockyardError(
-            f"build context of {service} not found: {context_dir}",
+            f"the build context of {service} is remote ({build.context})",
+            "build-fast reads the context from disk: clone it and point build.context there",
+        )
+    if not build.context_dir.is_dir():
+        raise DockyardError(
+            f"build context of {service} not found: {build.context_dir}",
             "fix build.context in the compose file",
         )
-    if not dockerfile.is_file():
+    text = build.dockerfile_text()
+    if text is None:
         raise DockyardError(
-            f"Dockerfile of {service} not found: {dockerfile}",
+            f"Dockerfile of {service} not found: {build.dockerfile_path}",
             "fix build.dockerfile in the compose file (it is relative to the context)",
         )
-    text = dockerfile.read_text(encoding="utf-8", errors="replace")
     return ServicePlan(
         service=service,
-        image=engine.image_of(service),
-        context_dir=context_dir,
-        dockerfile=dockerfile,
-        build_args=args,
-        base_images=parse_dockerfile(text).base_images(args),
+        image=engine.project.service(service).image,
+        build=build,
+        base_images=parse_dockerfile(text).base_images(build.args, build.target),
     )
 
 
-def base_digest(engine: Engine, images: Sequence[str]) -> str:
+def base_digest(engine: EngineProtocol, images: Sequence[str]) -> str:
     """Image ids of the local base images, joined; '' for one that is not here yet."""
     ids = []
     for image in images:
@@ -183,7 +192,7 @@ def _now() -> str:
 
 
 def run_build(
-    engine: Engine,
+    engine: EngineProtocol,
     services: Sequence[str],
     *,
     no_cache: bool = False,
@@ -222,7 +231,7 @@ def run_build(
         stream.close()
     except DockyardError as err:
         status, error, returncode = "failed", err.message, 1
-        stderr = getattr(err, "stderr_tail", "") or err.detail
+        stderr = err.call.stderr if err.call else err.detail
         on_events(stream.close(), stream)
     seconds = time.monotonic() - started
 
@@ -306,7 +315,7 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
                 ],
                 reasons=result.reasons,
                 context=result.fingerprint.to_dict() if result.fingerprint else {},
-                build_args=result.plan.build_args,
+                build_args=dict(result.plan.build_args),
                 error=report.error or "",
             )
         )

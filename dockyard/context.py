@@ -118,17 +118,22 @@ def parse_dockerignore(text: str) -> list[str]:
     return patterns
 
 
-def read_dockerignore(context_dir: Path, dockerfile: Path | None = None) -> list[str]:
-    """Patterns for a build: `<Dockerfile>.dockerignore` beside the Dockerfile wins over
-    `<context>/.dockerignore` (BuildKit's rule); no file means no patterns."""
+def dockerignore_file(context_dir: Path, dockerfile: Path | None = None) -> Path | None:
+    """The ignore file a build uses: `<Dockerfile>.dockerignore` beside the Dockerfile wins
+    over `<context>/.dockerignore` (BuildKit's rule); None when there is neither."""
     candidates = []
     if dockerfile is not None:
         candidates.append(dockerfile.with_name(dockerfile.name + ".dockerignore"))
     candidates.append(context_dir / ".dockerignore")
-    for candidate in candidates:
-        if candidate.is_file():
-            return parse_dockerignore(candidate.read_text(encoding="utf-8", errors="replace"))
-    return []
+    return next((candidate for candidate in candidates if candidate.is_file()), None)
+
+
+def read_dockerignore(context_dir: Path, dockerfile: Path | None = None) -> list[str]:
+    """Patterns for a build (see `dockerignore_file`); no file means no patterns."""
+    found = dockerignore_file(context_dir, dockerfile)
+    if found is None:
+        return []
+    return parse_dockerignore(found.read_text(encoding="utf-8", errors="replace"))
 
 
 class _Pattern:

@@ -55,13 +55,20 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from dockyard import context as ctx
-from dockyard.dockerfile import Dockerfile, Instruction, parse, parse_arg, substitute
+from dockyard.compose import Service
+from dockyard.dockerfile import (
+    Dockerfile,
+    DockerfileSyntaxError,
+    Instruction,
+    parse,
+    parse_arg,
+)
 from dockyard.errors import DockyardError
 from dockyard.imageref import normalize
 from dockyard.units import format_size
 
 if TYPE_CHECKING:
-    from dockyard.engine import Engine
+    from dockyard.engine import EngineProtocol
     from dockyard.settings import Settings
 
 Status = Literal["PASS", "WARN", "FAIL", "SKIP"]
@@ -270,7 +277,7 @@ class ProjectFacts:
     compose_files: tuple[str, ...] = ()
     error: str = ""  # compose could not read the project
     error_hint: str = ""
-    services: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    services: Mapping[str, Service] = field(default_factory=dict)
     unread: str = ""  # why the compose file was not read at all (no docker / no compose)
 
 
@@ -532,69 +539,18 @@ def cache_conflicts(dockerfile: Dockerfile) -> list[str]:
     return found
 
 
-def final_stage_index(dockerfile: Dockerfile, target: str | None) -> int:
-    stages = dockerfile.stages
-    if target:
-        for stage in stages:
-            if stage.name == target:
-                return stage.index
-    return len(stages) - 1
-
-
-def final_user(
-    dockerfile: Dockerfile, target: str | None, build_args: Mapping[str, str]
-) -> tuple[str | None, str | None]:
-    """(the USER the final stage runs as, or None; the external base image when no stage in
-    the chain sets USER, so the base image's own user applies)."""
-    stages = dockerfile.stages
-    if not stages:
-        return None, None
-    by_name = {stage.name: stage for stage in stages if stage.name}
-    values = {k: v for k, v in dockerfile.global_args.items() if v is not None}
-    values.update(build_args)
-    stage = stages[final_stage_index(dockerfile, target)]
-    seen: set[int] = set()
-    while stage.index not in seen:
-        seen.add(stage.index)
-        local = dict(values)
-        user: str | None = None
-        for ins in stage.instructions:
-            if ins.keyword == "ARG":
-                for name, default in parse_arg(ins.args):
-                    if name not in build_args and default is not None:
-                        local[name] = default
-            elif ins.keyword == "USER":
-                user = substitute(ins.args.strip(), local)
-        if user is not None:
-            return user, None
-        base = substitute(stage.base, values)
-        parent = by_name.get(base)
-        if parent is None:
-            return None, None if base.lower() == "scratch" else base
-        stage = parent
-    return None, None
-
-
 def is_root(user: str) -> bool:
     name = user.strip().split(":", 1)[0].strip()
     return name in ("", "root", "0")
 
 
-def inline_cache_enabled(build: Mapping[str, Any]) -> bool:
-    args = build.get("args") or {}
-    return isinstance(args, Mapping) and _truthy(str(args.get("BUILDKIT_INLINE_CACHE") or ""))
-
-
-def project_builds(services: Mapping[str, Mapping[str, Any]], project: str) -> dict[str, bool]:
+def project_builds(services: Mapping[str, Service]) -> dict[str, bool]:
     """normalized image ref -> built with inline cache, for every service with `build:`."""
     built: dict[str, bool] = {}
-    for name, svc in services.items():
-        build = svc.get("build")
-        if not build:
-            continue
-        image = str(svc.get("image") or f"{project}-{name}")
-        key = normalize(image)
-        built[key] = built.get(key, False) or inline_cache_enabled(build)
+    for svc in services.values():
+        if svc.build is not None:
+            key = normalize(svc.image)
+            built[key] = built.get(key, False) or svc.build.inline_cache
     return built
 
 
@@ -808,9 +764,9 @@ _DB_PORTS = frozenset(
 )
 
 
-def looks_like_database(service: Mapping[str, Any], target: int) -> bool:
-    image = str(service.get("image") or "").lower().rsplit("/", 1)[-1].split(":", 1)[0]
-    return target in _DB_PORTS or any(name in image for name in _DB_IMAGES)
+def looks_like_database(image: str, target: int) -> bool:
+    name = image.lower().rsplit("/", 1)[-1].split(":", 1)[0]
+    return target in _DB_PORTS or any(db in name for db in _DB_IMAGES)
 
 
 # -- environment checks ------------------------------------------------------------------------
@@ -967,7 +923,7 @@ def check_compose_file(project: ProjectFacts) -> CheckResult:
         return CheckResult("compose-file", SKIP, project.unread, scope="project")
     if project.error:
         return CheckResult("compose-file", FAIL, project.error, project.error_hint, scope="project")
-    built = sum(1 for svc in project.services.values() if svc.get("build"))
+    built = sum(1 for svc in project.services.values() if svc.buildable)
     return CheckResult(
         "compose-file",
         PASS,
@@ -980,15 +936,13 @@ def check_db_ports(project: ProjectFacts) -> CheckResult:
     if project.error or project.unread:
         return CheckResult("db-port-public", SKIP, "no compose model", scope="project")
     exposed = []
-    for name in sorted(project.services):
-        svc = project.services[name]
-        for port in svc.get("ports") or []:
-            if not isinstance(port, Mapping) or not port.get("published"):
+    for name, svc in project.services.items():
+        for port in svc.ports:
+            if not port.published:
                 continue
-            host_ip = str(port.get("host_ip") or "")
-            target = int(port.get("target") or 0)
-            if host_ip in ("", "0.0.0.0", "::", "[::]") and looks_like_database(svc, target):
-                exposed.append(f"{name}: {port.get('published')}->{target} on all interfaces")
+            public = port.host_ip in ("", "0.0.0.0", "::", "[::]")
+            if public and looks_like_database(svc.image, port.target):
+                exposed.append(f"{name}: {port.published}->{port.target} on all interfaces")
     if exposed:
         return CheckResult(
             "db-port-public",
@@ -1240,7 +1194,7 @@ def check_root_user(svc: Svc, limits: Thresholds) -> CheckResult:
                 svc, "root-user", WARN, f"compose runs the service as user {svc.user!r} (root)", fix
             )
         return _result(svc, "root-user", PASS, f"compose runs it as user {svc.user!r}")
-    user, base = final_user(dockerfile, svc.target, svc.build_args)
+    user, base = dockerfile.final_user(svc.build_args, svc.target)
     if user is not None:
         if is_root(user):
             said = "" if user.split(":", 1)[0].strip() == "root" else " (root)"
@@ -1258,7 +1212,11 @@ def check_cache_from(svc: Svc, limits: Thresholds) -> CheckResult:
     if not svc.cache_from:
         return _result(svc, "cache-from", PASS, "no cache_from")
     dockerfile = svc.dockerfile
-    bases = {normalize(b) for b in dockerfile.base_images(svc.build_args)} if dockerfile else set()
+    bases = (
+        {normalize(b) for b in dockerfile.base_images(svc.build_args, svc.target)}
+        if dockerfile
+        else set()
+    )
     problems = []
     useful = []
     for ref in svc.cache_from:
@@ -1462,7 +1420,7 @@ def evaluate(facts: Facts, limits: Thresholds) -> Report:
 # -- gathering (the only part that touches Docker and the disk) --------------------------------
 
 
-def gather_environment(engine: Engine) -> EnvironmentFacts:
+def gather_environment(engine: EngineProtocol) -> EnvironmentFacts:
     settings = engine.settings
     base = {
         "docker_buildkit": os.environ.get("DOCKER_BUILDKIT"),
@@ -1530,13 +1488,6 @@ def _free_disk(info: Mapping[str, Any]) -> tuple[int | None, str]:
         return None, str(exc)
 
 
-def _command_words(svc: Mapping[str, Any]) -> tuple[str, ...]:
-    words = _as_words(svc.get("entrypoint")) + _as_words(svc.get("command"))
-    test = (svc.get("healthcheck") or {}).get("test")
-    words += _as_words(test)[1:] if isinstance(test, list) else _as_words(test)
-    return tuple(words)
-
-
 def _context_files(context_dir: Path, patterns: Sequence[str]) -> tuple[ContextFile, ...]:
     found = []
     for rel in ctx.context_files(context_dir, patterns):
@@ -1558,65 +1509,38 @@ def _read_small(path: Path) -> bytes | None:
 
 
 def gather_service(
-    name: str,
-    svc: Mapping[str, Any],
+    service: Service,
     *,
-    project_name: str,
     builds: Mapping[str, bool],
     hadolint_path: str | None = None,
     hadolint_cwd: Path | None = None,
     base_user: Callable[[str], str | None] = lambda image: None,
 ) -> ServiceFacts:
-    """Facts of one service with `build:` from its compose model (as `compose config` gives it)."""
-    build = svc.get("build") or {}
-    if isinstance(build, str):
-        build = {"context": build}
-    context_text = str(build.get("context") or ".")
-    remote = bool(re.match(r"^(https?://|git@|git://|ssh://)", context_text))
-    context_dir = Path(context_text)
-    inline = build.get("dockerfile_inline")
-    dockerfile_path = Path(str(build.get("dockerfile") or "Dockerfile"))
-    if not dockerfile_path.is_absolute():
-        dockerfile_path = context_dir / dockerfile_path
-    data: bytes | None
-    if inline is not None:
-        data, dockerfile_path = str(inline).encode("utf-8"), context_dir / "<dockerfile_inline>"
-    else:
-        try:
-            data = None if remote else dockerfile_path.read_bytes()
-        except OSError:
-            data = None
-    args = {str(k): str(v) for k, v in (build.get("args") or {}).items() if v is not None}
+    """Facts of one service with `build:` from the compose model."""
+    build = service.build
+    assert build is not None, "only services with build: are gathered"
+    data = build.dockerfile_bytes()
     common: dict[str, Any] = {
-        "service": name,
-        "context_dir": context_dir,
-        "dockerfile_path": dockerfile_path,
+        "service": service.name,
+        "context_dir": build.context_dir,
+        "dockerfile_path": build.dockerfile_path,
         "dockerfile_bytes": data,
-        "image": str(svc.get("image") or f"{project_name}-{name}"),
-        "build_args": args,
-        "cache_from": tuple(str(ref) for ref in build.get("cache_from") or ()),
-        "target": str(build["target"]) if build.get("target") else None,
-        "user": str(svc["user"]) if svc.get("user") not in (None, "") else None,
-        "command_words": _command_words(svc),
-        "remote_context": remote,
+        "image": service.image,
+        "build_args": dict(build.args),
+        "cache_from": build.cache_from,
+        "target": build.target,
+        "user": service.user,
+        "command_words": service.command_words,
+        "remote_context": build.remote,
         "project_builds": dict(builds),
     }
-    if remote:
+    if build.remote:
         return ServiceFacts(**common)
-    ignore_file = next(
-        (
-            p
-            for p in (
-                dockerfile_path.with_name(dockerfile_path.name + ".dockerignore"),
-                context_dir / ".dockerignore",
-            )
-            if p.is_file()
-        ),
-        None,
-    )
+    context_dir, dockerfile_path = build.context_dir, build.dockerfile_path
+    ignore_file = ctx.dockerignore_file(context_dir, dockerfile_path)
     patterns = ctx.read_dockerignore(context_dir, dockerfile_path)
     files = _context_files(context_dir, patterns)
-    dockerfile = parse(data.decode("utf-8", "replace")) if data is not None else None
+    dockerfile = _parse_or_none(data)
     executed = executed_names(dockerfile, common["command_words"])
     paths = [f.path for f in files if f.size <= READ_LIMIT]
     wanted = {p for p in paths if is_script_candidate(p, executed)}
@@ -1627,7 +1551,7 @@ def gather_service(
     texts = {p: text for p in sorted(wanted) if (text := _read_small(context_dir / p)) is not None}
     user_of_base = None
     if dockerfile is not None:
-        user, base = final_user(dockerfile, common["target"], args)
+        user, base = dockerfile.final_user(build.args, build.target)
         if user is None and base:
             user_of_base = base_user(base)
     hadolint = None
@@ -1644,6 +1568,15 @@ def gather_service(
         base_user=user_of_base,
         hadolint=hadolint,
     )
+
+
+def _parse_or_none(data: bytes | None) -> Dockerfile | None:
+    if data is None:
+        return None
+    try:
+        return parse(data.decode("utf-8", "replace"))
+    except DockerfileSyntaxError:
+        return None
 
 
 def _requirement_closure(context_dir: Path, roots: Sequence[str], paths: Sequence[str]) -> set[str]:
@@ -1684,7 +1617,7 @@ def run_hadolint(binary: str, dockerfile: bytes, cwd: Path) -> HadolintResult:
     return HadolintResult(binary, tuple(HadolintFinding.from_json(row) for row in rows))
 
 
-def gather(engine: Engine, services: Sequence[str] = ()) -> Facts:
+def gather(engine: EngineProtocol, services: Sequence[str] = ()) -> Facts:
     """Everything the checks look at. Never raises for what a check reports."""
     environment = gather_environment(engine)
     settings = engine.settings
@@ -1696,22 +1629,16 @@ def gather(engine: Engine, services: Sequence[str] = ()) -> Facts:
     if not environment.compose_version:
         return Facts(environment, ProjectFacts(compose_files=files, unread="needs docker compose"))
     try:
-        config = engine.config
+        compose = engine.project
     except DockyardError as err:
         return Facts(
             environment, ProjectFacts(compose_files=files, error=err.message, error_hint=err.hint)
         )
-    project_name = engine.project_name
-    all_services = engine.services
-    project = ProjectFacts(str(config.get("name") or project_name), files, services=all_services)
-    chosen = (
-        engine.require_services(services, buildable=True)
-        if services
-        else (engine.buildable_services())
-    )
-    builds = project_builds(all_services, project_name)
+    project = ProjectFacts(compose.name, files, services=compose.services)
+    chosen = compose.require(services, buildable=True) if services else compose.buildable()
+    builds = project_builds(compose.services)
     hadolint_path = shutil.which("hadolint")
-    project_dir = settings.compose_files[0].parent
+    project_dir = compose.directory
     reachable = not environment.daemon_error
 
     def base_user(image: str) -> str | None:
@@ -1725,9 +1652,7 @@ def gather(engine: Engine, services: Sequence[str] = ()) -> Facts:
 
     gathered = tuple(
         gather_service(
-            name,
-            all_services[name],
-            project_name=project_name,
+            compose.services[name],
             builds=builds,
             hadolint_path=hadolint_path,
             hadolint_cwd=project_dir,
@@ -1738,7 +1663,7 @@ def gather(engine: Engine, services: Sequence[str] = ()) -> Facts:
     return Facts(environment, project, gathered)
 
 
-def run(engine: Engine, services: Sequence[str] = ()) -> Report:
+def run(engine: EngineProtocol, services: Sequence[str] = ()) -> Report:
     """gather + evaluate with the thresholds from the settings."""
     limits = Thresholds.from_settings(engine.settings)
     return evaluate(gather(engine, services), limits)

@@ -1,12 +1,23 @@
 """Errors that end a task with one clear line and a hint, never a traceback.
 
-Everything that can go wrong in a way the user can fix is raised as a DockyardError; tasks.py
-turns it into `invoke.Exit` at the boundary. Docker's own exceptions are translated in engine.py.
+Everything that can go wrong in a way the user can fix is raised as a DockyardError; the tasks
+turn it into `invoke.Exit` at the boundary. Docker's own exceptions are translated in
+`dockyard.engine.errors`, and keep the docker command that failed (`DockyardError.call`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DockerCall:
+    """A docker command that failed: what ran, its exit code, what it wrote on stderr."""
+
+    command: tuple[str, ...]
+    return_code: int | None
+    stderr: str
 
 
 class DockyardError(Exception):
@@ -14,12 +25,16 @@ class DockyardError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str = "", *, detail: str = "") -> None:
+    def __init__(
+        self, message: str, hint: str = "", *, detail: str = "", call: DockerCall | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         # Extra lines (a log tail, a failing step's output) shown before the one-line message.
         self.detail = detail
+        # The docker command behind it, when one failed.
+        self.call = call
 
     def one_line(self) -> str:
         return f"{self.message} (hint: {self.hint})" if self.hint else self.message
@@ -71,20 +86,6 @@ class Interrupted(DockyardError):
 
 class CommandFailed(DockyardError):
     """A docker command failed in a way we have no better words for."""
-
-    def __init__(
-        self,
-        message: str,
-        hint: str = "",
-        *,
-        command: list[str] | None = None,
-        return_code: int | None = None,
-        stderr_tail: str = "",
-    ) -> None:
-        super().__init__(message, hint, detail=stderr_tail)
-        self.command = command or []
-        self.return_code = return_code
-        self.stderr_tail = stderr_tail
 
 
 # Build output that says more than "a step failed", and the hint it deserves.

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from dockyard import layers
-from dockyard.dockerfile import Dockerfile, substitute
+from dockyard.dockerfile import DockerfileSyntaxError
 from dockyard.dockerfile import parse as parse_dockerfile
-from dockyard.engine import Engine
+from dockyard.engine import EngineProtocol
 from dockyard.errors import (
     ComposeProjectError,
     DockyardError,
@@ -77,13 +77,13 @@ class Target:
         return self.service or self.reference
 
 
-def project_images(engine: Engine) -> list[Target]:
+def project_images(engine: EngineProtocol) -> list[Target]:
     """Every image of the compose project, one per image reference, in the compose order."""
     found: dict[str, Target] = {}
-    for name, svc in engine.services.items():
-        reference = engine.image_of(name)
+    for name, svc in engine.project.services.items():
+        reference = svc.image
         key = normalize(reference)
-        buildable = bool(svc.get("build"))
+        buildable = svc.buildable
         if key in found:
             old = found[key]
             found[key] = Target(
@@ -97,7 +97,7 @@ def project_images(engine: Engine) -> list[Target]:
     return list(found.values())
 
 
-def resolve(engine: Engine, name: str) -> Target:
+def resolve(engine: EngineProtocol, name: str) -> Target:
     """A command-line name as a Target: a service of the project, else an image reference.
 
     When the compose project cannot be read, a name is still usable as an image reference; if
@@ -107,11 +107,12 @@ def resolve(engine: Engine, name: str) -> Target:
     if not name:
         raise SettingsError("empty image name", "name a service or an image, e.g. `backend`")
     try:
-        services = engine.services
+        services = engine.project.services
     except ComposeProjectError as err:
         return Target(name, compose_error=err)
     if name in services:
-        return Target(engine.image_of(name), name, (name,), bool(services[name].get("build")))
+        svc = services[name]
+        return Target(svc.image, name, (name,), svc.buildable)
     wanted = normalize(name)
     for target in project_images(engine):
         if normalize(target.reference) == wanted:
@@ -119,11 +120,11 @@ def resolve(engine: Engine, name: str) -> Target:
     return Target(name)
 
 
-def default_target(engine: Engine) -> Target:
+def default_target(engine: EngineProtocol) -> Target:
     """The image `history` / `inspect-layers` look at without a name: the first built service."""
-    candidates = list(engine.settings.build_services) or engine.buildable_services()
+    candidates = list(engine.settings.build_services) or engine.project.buildable()
     if candidates:
-        return resolve(engine, engine.require_services(candidates[:1])[0])
+        return resolve(engine, engine.project.require(candidates[:1])[0])
     images = project_images(engine)
     if images:
         return images[0]
@@ -133,7 +134,7 @@ def default_target(engine: Engine) -> Target:
     )
 
 
-def inspect_image(engine: Engine, target: Target) -> dict[str, Any]:
+def inspect_image(engine: EngineProtocol, target: Target) -> dict[str, Any]:
     """`docker image inspect` of the target, with a message that says what to do if absent."""
     try:
         return engine.image_inspect(target.reference)
@@ -236,43 +237,17 @@ class BaseInfo:
         return data
 
 
-def final_stage_base(
-    dockerfile: Dockerfile, build_args: Mapping[str, str] | None = None, target: str = ""
-) -> str | None:
-    """The image under the final image: the last stage's (or `target` stage's) FROM, followed
-    back through earlier stage names. "scratch" for FROM scratch; None without a FROM."""
-    stages = dockerfile.stages
-    if not stages:
-        return None
-    values = {k: v for k, v in dockerfile.global_args.items() if v is not None}
-    values.update(build_args or {})
-    stage = stages[-1]
-    if target:
-        chosen = [s for s in stages if s.name and s.name.lower() == target.lower()]
-        if chosen:
-            stage = chosen[0]
-    for _ in range(len(stages) + 1):
-        image = substitute(stage.base, values)
-        earlier = [s for s in stages[: stage.index] if s.name and s.name.lower() == image.lower()]
-        if not earlier:
-            return "scratch" if image.lower() == "scratch" else image
-        stage = earlier[-1]
-    return None
-
-
-def _dockerfile_base(engine: Engine, service: str) -> tuple[str | None, str, str]:
+def _dockerfile_base(engine: EngineProtocol, service: str) -> tuple[str | None, str, str]:
     """(base reference or None, source text, problem) from the service's Dockerfile."""
-    from dockyard.build import plan_service
-
+    build = engine.project.build_of(service)
+    text = build.dockerfile_text()
+    where = _shown_path(build.dockerfile_path, engine.project.directory)
+    if text is None:
+        return None, "", f"cannot read the Dockerfile of {service} ({where})"
     try:
-        plan = plan_service(engine, service)
-    except DockyardError as err:
-        return None, "", f"cannot read the Dockerfile of {service}: {err.message}"
-    build = engine.services[service].get("build") or {}
-    text = plan.dockerfile.read_text(encoding="utf-8", errors="replace")
-    base = final_stage_base(parse_dockerfile(text), plan.build_args, str(build.get("target") or ""))
-    project_dir = engine.settings.compose_files[0].parent
-    where = _shown_path(plan.dockerfile, project_dir)
+        base = parse_dockerfile(text).final_base(build.args, build.target)
+    except DockerfileSyntaxError as err:
+        return None, "", f"cannot parse {where}: {err}"
     if base is None:
         return None, "", f"{where} has no FROM"
     return base, f"final stage of {where}", ""
@@ -286,7 +261,7 @@ def _shown_path(path: Path, root: Path) -> str:
 
 
 def find_base(
-    engine: Engine, target: Target, image: Mapping[str, Any], override: str = ""
+    engine: EngineProtocol, target: Target, image: Mapping[str, Any], override: str = ""
 ) -> BaseInfo:
     """The base image of `target` and its layer ids (see the module docstring for the order)."""
     if override:
@@ -402,7 +377,7 @@ def previous_build(
     return next((r for r in records[current + 1 :] if r.image_id != image_id), None)
 
 
-def size_rows(engine: Engine, names: Sequence[str], *, max_size: str = "") -> list[SizeRow]:
+def size_rows(engine: EngineProtocol, names: Sequence[str], *, max_size: str = "") -> list[SizeRow]:
     """One row per image: the named ones, or every image of the project."""
     if max_size:
         parse_size_setting(max_size, "--max-size")  # a bad flag fails before any Docker call
@@ -543,7 +518,7 @@ class History:
         }
 
 
-def image_history(engine: Engine, target: Target, *, base: str = "") -> History:
+def image_history(engine: EngineProtocol, target: Target, *, base: str = "") -> History:
     data = inspect_image(engine, target)
     rows = [parse_history_row(raw) for raw in engine.history(target.reference)]
     info = find_base(engine, target, data, base)
@@ -608,7 +583,7 @@ class Inspection:
 
 
 def inspect_layers(
-    engine: Engine,
+    engine: EngineProtocol,
     target: Target,
     *,
     choice: GateRulesChoice,

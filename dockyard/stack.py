@@ -6,11 +6,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dockyard.engine import Engine, ServiceState
+from dockyard.compose import ComposeProject
+from dockyard.engine import EngineProtocol, ServiceState
 from dockyard.errors import DockyardError, HealthTimeout, Interrupted
-
-# What `compose up --wait` says when a service does not become healthy (2.26 .. 2.3x).
-HEALTH_FAILURE_WORDS = ("not healthy", "unhealthy", "exited", "dependency failed")
 
 # Ports that do not speak HTTP; everything else published is shown as an http:// URL.
 NON_HTTP_PORTS = {5432, 3306, 6379, 27017, 5672, 11211, 9092}
@@ -29,48 +27,48 @@ class UpResult:
     seconds: float
 
 
-def endpoints(services: dict[str, dict[str, object]]) -> list[Endpoint]:
+def endpoints(project: ComposeProject) -> list[Endpoint]:
     """Where the published ports of the compose model can be reached from this host."""
     found = []
-    for name in sorted(services):
-        for port in services[name].get("ports") or []:  # type: ignore[attr-defined]
-            if not isinstance(port, dict) or not port.get("published"):
+    for name, service in project.services.items():
+        for port in service.ports:
+            if not port.published:
                 continue
-            host = str(port.get("host_ip") or "127.0.0.1")
+            host = port.host_ip or "127.0.0.1"
             if host in ("0.0.0.0", "::"):
                 host = "127.0.0.1"
-            target = int(port.get("target") or 0)
-            address = f"{host}:{port['published']}"
-            url = address if target in NON_HTTP_PORTS else f"http://{address}"
+            address = f"{host}:{port.published}"
+            url = address if port.target in NON_HTTP_PORTS else f"http://{address}"
             found.append(Endpoint(name, url))
     return found
 
 
-def services_to_start(engine: Engine) -> list[str]:
+def services_to_start(engine: EngineProtocol) -> list[str]:
     wanted = list(engine.settings.up_services)
-    return engine.require_services(wanted) if wanted else []
+    return engine.project.require(wanted) if wanted else []
 
 
-def buildable_to_start(engine: Engine, services: Sequence[str]) -> list[str]:
+def buildable_to_start(engine: EngineProtocol, services: Sequence[str]) -> list[str]:
     """Buildable services among `services` (all when empty) and their dependencies."""
-    wanted = set(services) or set(engine.services)
-    pending = list(wanted)
-    while pending:  # follow depends_on, as `up` will
-        deps = engine.services.get(pending.pop(), {}).get("depends_on") or {}
-        for dep in deps:
-            if dep not in wanted:
-                wanted.add(dep)
-                pending.append(dep)
-    return [name for name in engine.buildable_services() if name in wanted]
+    project = engine.project
+    return [name for name in project.with_dependencies(services) if project.services[name].build]
 
 
-def missing_images(engine: Engine, services: Sequence[str]) -> list[str]:
+def missing_images(engine: EngineProtocol, services: Sequence[str]) -> list[str]:
     """Of those, the ones whose image is not built yet."""
     return [
         name
         for name in buildable_to_start(engine, services)
-        if not engine.image_exists(engine.image_of(name))
+        if not engine.image_exists(engine.project.services[name].image)
     ]
+
+
+def unhealthy(state: ServiceState) -> bool:
+    """A container that started but did not become healthy: exited, unhealthy, or starting.
+
+    One that was only created (a port conflict stopped it) is not a health problem.
+    """
+    return state.state == "exited" or state.health in ("unhealthy", "starting")
 
 
 def describe(state: ServiceState) -> str:
@@ -82,7 +80,7 @@ def describe(state: ServiceState) -> str:
 
 
 def up(
-    engine: Engine,
+    engine: EngineProtocol,
     services: Sequence[str],
     *,
     timeout: int,
@@ -102,25 +100,24 @@ def up(
             "up interrupted; containers that already started keep running",
             "`inv ps` shows them, `inv down` stops them, `inv up` starts the rest",
         ) from None
-    except DockyardError as err:
-        # A port conflict or a missing image is not a health problem: say that, not "created".
-        if not any(word in err.message for word in HEALTH_FAILURE_WORDS):
-            raise
-        failing = [s for s in engine.ps() if not s.ok]
+    except DockyardError:
+        # The containers say what went wrong; a port conflict or a missing image leaves none
+        # that started, and compose's own error is the one to show.
+        failing = [s for s in engine.ps() if unhealthy(s)]
         if not failing:
             raise
-        raise health_failure(engine, failing, timeout, cause=err.message) from None
+        raise health_failure(engine, failing, timeout) from None
     states = engine.ps()
     # Compose 2.26 sometimes ends `up --wait` with exit 0 when --wait-timeout runs out while
     # a healthcheck is still starting (seen under load): trust the containers, not the code.
-    waiting = [s for s in states if s.health in ("starting", "unhealthy")]
+    waiting = [s for s in states if unhealthy(s)]
     if waiting:
-        raise health_failure(engine, waiting, timeout, cause="not healthy after")
-    return UpResult(states, endpoints(engine.services), time.monotonic() - started)
+        raise health_failure(engine, waiting, timeout)
+    return UpResult(states, endpoints(engine.project), time.monotonic() - started)
 
 
 def health_failure(
-    engine: Engine, failing: list[ServiceState], timeout: int, cause: str
+    engine: EngineProtocol, failing: list[ServiceState], timeout: int
 ) -> HealthTimeout:
     lines = engine.settings.log_lines
     details = []
@@ -129,7 +126,7 @@ def health_failure(
         details.append(f"--- last {lines} log lines of {state.service} ({describe(state)}) ---")
         details.append(tail)
     first = failing[0]
-    if "not healthy after" in cause:
+    if first.health == "starting":
         message = f"not healthy after {timeout}s: {first.service} {describe(first)}"
     else:
         message = f"{first.service} {describe(first)}"
@@ -144,7 +141,7 @@ def health_failure(
     )
 
 
-def down(engine: Engine, *, volumes: bool) -> list[str]:
+def down(engine: EngineProtocol, *, volumes: bool) -> list[str]:
     """Stop and remove the containers; named volumes only when asked. Returns removed volumes."""
     doomed = engine.volumes() if volumes else []
     engine.down(volumes=volumes)

@@ -25,9 +25,6 @@ ROOT=${DOCKYARD_SID_ROOT:-/opt/dockyard-sid}
 RUN=${DOCKYARD_SID_RUN:-$ROOT/run}
 BRIDGE=${DOCKYARD_SID_BRIDGE:-dyard-sid0}
 BRIDGE_CIDR=${DOCKYARD_SID_BRIDGE_CIDR:-172.31.251.1/24}
-# Networks that compose creates on the second engine come from here (the first engine's default
-# pools start at 172.17.0.0/16; this keeps the two apart).
-ADDRESS_POOL=${DOCKYARD_SID_ADDRESS_POOL:-172.30.0.0/16}
 WAIT_SECONDS=${DOCKERD_WAIT_SECONDS:-90}
 PYTHON_IMAGE=${DOCKYARD_PYTHON_IMAGE:-dockyard-local/python:3.11-slim}
 POSTGRES_IMAGE=${DOCKYARD_POSTGRES_IMAGE:-dockyard-local/postgres:15}
@@ -148,14 +145,17 @@ write_daemon_config() {
   # containerd image store; the sid docker-proxy (28.x speaks another protocol than the first
   # engine's); docker-init: the unpacked package's is a relative link to tini-static, so use the
   # system's (only `docker run --init` needs it).
+  # No "default-address-pools": with it, dockerd 28.5 deletes the interface docker0 (hard-coded
+  # name, whatever --bridge says) on every start after the first one ("clear stale bridge network"
+  # in daemon/daemon_unix.go), which breaks the first engine. Without it, both engines skip
+  # subnets that already have an on-link route, so their networks don't collide.
   local init="" json
   [ -x /usr/bin/tini-static ] && init=/usr/bin/tini-static
   json=$(cat <<JSON
 {
-  "features": {"containerd-snapshotter": true},
-  "userland-proxy-path": "$FS/usr/sbin/docker-proxy",${init:+
+  "features": {"containerd-snapshotter": true},${init:+
   \"init-path\": \"$init\",}
-  "default-address-pools": [{"base": "$ADDRESS_POOL", "size": 24}]
+  "userland-proxy-path": "$FS/usr/sbin/docker-proxy"
 }
 JSON
 )
@@ -180,6 +180,12 @@ check_first_engine() {
   fi
   docker image rm "$tag" >/dev/null
   rm -rf "$dir"
+  # and the probe's build-cache record (its description names the tag), by id only
+  local id
+  for id in $(docker system df -v --format '{{range .BuildCache}}{{.ID}} {{.Description}}{{println}}{{end}}' \
+      | awk -v t="$tag" 'index($0, t) {print $1}'); do
+    docker buildx prune -af --filter "id=$id" >/dev/null 2>&1 || true
+  done
   log "first engine still runs containers and RUN steps"
 }
 
@@ -191,6 +197,9 @@ start_engine() {
   setup_bridge
   write_daemon_config
   as_root mkdir -p "$RUN" "$ROOT/data"
+  # docker0's address, to put it back should this start delete it anyway (see write_daemon_config).
+  local docker0_addr
+  docker0_addr=$(ip -4 -o addr show dev docker0 2>/dev/null | awk '{print $4; exit}')
   log "starting the sid dockerd (log: $LOG)"
   # Own socket, data-root (holds its containerd's root), exec-root (its containerd's socket and
   # state, runc state), pidfile and bridge; own containerd namespaces and cgroup parent on top.
@@ -205,7 +214,7 @@ start_engine() {
     --containerd-namespace dockyard-sid \
     --containerd-plugins-namespace dockyard-sid-plugins \
     --cgroup-parent /dockyard-sid \
-    >"$LOG" 2>&1 </dev/null &
+    >>"$LOG" 2>&1 </dev/null &
   local waited=0
   until sid_docker info >/dev/null 2>&1; do
     if [ "$waited" -ge "$WAIT_SECONDS" ]; then
@@ -217,6 +226,12 @@ start_engine() {
     waited=$((waited + 1))
   done
   log "sid engine ready after ${waited}s: $(sid_docker version --format '{{.Server.Version}}')"
+  if [ -n "$docker0_addr" ] && ! ip link show docker0 >/dev/null 2>&1; then
+    log "WARNING: starting the sid dockerd deleted docker0; recreating it ($docker0_addr) for the first engine"
+    as_root ip link add docker0 type bridge
+    as_root ip addr add "$docker0_addr" dev docker0
+    as_root ip link set docker0 up
+  fi
   check_first_engine
 }
 

@@ -1,8 +1,10 @@
-"""A small Dockerfile reader: instructions with line numbers, stages, base images.
+"""A Dockerfile as Docker reads it: instructions, stages, and which stage builds on what.
 
-Enough for dockyard's own needs (base image digests for cache-miss reasons, the doctor's
-checks); it follows Docker's rules for line continuations, comments, parser directives and
-`${VAR}` / `${VAR:-default}` substitution of build args in `FROM`.
+Parsing is BuildKit's own (`dockyard.dockerfile.parser`); on top of it, the rules of the
+Dockerfile frontend that dockyard needs: stage names compare case-insensitively, `FROM` lines
+see only the `ARG`s declared before the first `FROM` (build args override their defaults), a
+`FROM <earlier stage>` continues that stage, `--target` picks the final stage, and `USER` /
+`ENV` values pass from a stage to the stages built on it.
 """
 
 from __future__ import annotations
@@ -11,89 +13,57 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+
+try:
+    from dockyard.dockerfile.parser import Command, DockerfileSyntaxError, parse_string
+except ImportError:  # TEMPORARY until the port lands
+    from dockyard.dockerfile._shim import (  # type: ignore[assignment]
+        Command,
+        DockerfileSyntaxError,
+        parse_string,
+    )
+
+__all__ = [
+    "Dockerfile",
+    "DockerfileSyntaxError",
+    "ExternalImage",
+    "Instruction",
+    "Stage",
+    "parse",
+    "parse_arg",
+    "substitute",
+]
 
 _VARIABLE = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?(?P<op>[-+])(?P<word>[^}]*))?\}"
+    r"\\\$|\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}"
     r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
 )
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 
 
-@dataclass(frozen=True)
-class Instruction:
-    """One instruction: `keyword` upper-cased, `flags` like `--mount=...`, `args` the rest."""
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Expand `$VAR`, `${VAR}`, `${VAR:-word}`, `${VAR-word}`, `${VAR:+word}` like the frontend.
 
-    line: int  # 1-based line where it starts
-    keyword: str
-    flags: tuple[str, ...]
-    args: str
-    raw: str
+    An unset variable expands to nothing; `\\$` stays a literal `$`.
+    """
 
-    def flag_values(self, name: str) -> list[str]:
-        prefix = f"--{name}="
-        return [flag[len(prefix) :] for flag in self.flags if flag.startswith(prefix)]
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "\\$":
+            return "$"
+        name = match.group("braced") or match.group("plain")
+        value = values.get(name)
+        op = match.group("op")
+        if op == ":-":
+            return value or match.group("word")
+        if op == "-":
+            return match.group("word") if value is None else value
+        if op == ":+":
+            return match.group("word") if value else ""
+        if op == "+":
+            return "" if value is None else match.group("word")
+        return value or ""
 
-
-@dataclass(frozen=True)
-class Stage:
-    index: int
-    name: str | None
-    base: str  # as written (may hold ${ARG})
-    instructions: tuple[Instruction, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class Dockerfile:
-    instructions: tuple[Instruction, ...]
-    directives: Mapping[str, str]
-
-    @property
-    def global_args(self) -> dict[str, str | None]:
-        """`ARG` defaults declared before the first FROM (usable in FROM lines)."""
-        found: dict[str, str | None] = {}
-        for ins in self.instructions:
-            if ins.keyword == "FROM":
-                break
-            if ins.keyword == "ARG":
-                for name, default in parse_arg(ins.args):
-                    found[name] = default
-        return found
-
-    @property
-    def stages(self) -> list[Stage]:
-        stages: list[Stage] = []
-        current: list[Instruction] = []
-        header: Instruction | None = None
-        for ins in self.instructions:
-            if ins.keyword == "FROM":
-                if header is not None:
-                    stages.append(_stage(len(stages), header, current))
-                header, current = ins, []
-            elif header is not None:
-                current.append(ins)
-        if header is not None:
-            stages.append(_stage(len(stages), header, current))
-        return stages
-
-    def base_images(self, build_args: Mapping[str, str] | None = None) -> list[str]:
-        """External images the stages start from (not earlier stages, not `scratch`)."""
-        values = {k: v for k, v in self.global_args.items() if v is not None}
-        values.update(build_args or {})
-        names: set[str] = set()
-        bases: list[str] = []
-        for stage in self.stages:
-            image = substitute(stage.base, values)
-            if image.lower() != "scratch" and image not in names and image not in bases:
-                bases.append(image)
-            if stage.name:
-                names.add(stage.name)
-        return bases
-
-
-def _stage(index: int, header: Instruction, body: list[Instruction]) -> Stage:
-    words = header.args.split()
-    name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
-    return Stage(index, name, words[0] if words else "", tuple(body))
+    return _VARIABLE.sub(replace, text)
 
 
 def parse_arg(args: str) -> list[tuple[str, str | None]]:
@@ -109,70 +79,291 @@ def parse_arg(args: str) -> list[tuple[str, str | None]]:
     return result
 
 
-def substitute(text: str, values: Mapping[str, str]) -> str:
-    """Expand `$VAR`, `${VAR}`, `${VAR:-word}`, `${VAR:+word}` as the Dockerfile frontend does."""
+@dataclass(frozen=True)
+class Instruction:
+    """One instruction. `keyword` is upper-cased, `flags` are `--name=value` words, `args` the
+    text after them (JSON form as written), `value` BuildKit's parsed arguments."""
 
-    def replace(match: re.Match[str]) -> str:
-        name = match.group("braced") or match.group("plain")
-        value = values.get(name, "")
-        op = match.group("op")
-        if op == "-":
-            return value or match.group("word")
-        if op == "+":
-            return match.group("word") if value else ""
-        return value
+    line: int  # 1-based line where it starts
+    end_line: int
+    keyword: str
+    flags: tuple[str, ...]
+    args: str
+    raw: str
+    value: tuple[str, ...] = ()
+    json: bool = False
+    heredocs: tuple[str, ...] = ()  # the bodies of `<<EOF` documents, in order
 
-    return _VARIABLE.sub(replace, text)
+    def flag_values(self, name: str) -> list[str]:
+        prefix = f"--{name}="
+        return [flag[len(prefix) :] for flag in self.flags if flag.startswith(prefix)]
+
+    @property
+    def script(self) -> str:
+        """What a RUN executes: its command line and the bodies of its heredocs."""
+        return "\n".join([self.args, *self.heredocs]) if self.heredocs else self.args
+
+    @classmethod
+    def from_command(cls, command: Command) -> Instruction:
+        keyword = command.cmd.upper()
+        args = command.original.strip()[len(command.cmd) :].lstrip()
+        for flag in command.flags:
+            if args.startswith(flag):
+                args = args[len(flag) :].lstrip()
+        if command.heredocs:  # the documents follow on later lines: args is the first line
+            args = args.split("\n", 1)[0].rstrip()
+        return cls(
+            line=command.start_line,
+            end_line=command.end_line,
+            keyword=keyword,
+            flags=tuple(command.flags),
+            args=args,
+            raw=command.original,
+            value=tuple(command.value),
+            json=command.json,
+            heredocs=tuple(doc.content for doc in command.heredocs),
+        )
+
+
+@dataclass(frozen=True)
+class Stage:
+    index: int
+    name: str | None  # as written; compare with `key`
+    base: str  # the FROM image as written (may hold ${ARG})
+    platform: str | None
+    line: int
+    instructions: tuple[Instruction, ...] = field(default=())
+
+    @property
+    def key(self) -> str | None:
+        """The name as Docker compares it (case-insensitive)."""
+        return self.name.lower() if self.name else None
+
+    @property
+    def label(self) -> str:
+        return self.name or str(self.index)
+
+
+@dataclass(frozen=True)
+class ExternalImage:
+    """An image a build pulls in from outside the Dockerfile, and where."""
+
+    reference: str
+    line: int
+    how: str  # "FROM", "COPY --from", "RUN --mount from"
+    stage: str
+
+
+@dataclass(frozen=True)
+class Dockerfile:
+    instructions: tuple[Instruction, ...]
+    directives: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    # -- arguments ---------------------------------------------------------------------------
+    @cached_property
+    def global_args(self) -> dict[str, str | None]:
+        """`ARG` declared before the first FROM (the only ones FROM lines can use)."""
+        found: dict[str, str | None] = {}
+        for ins in self.instructions:
+            if ins.keyword == "FROM":
+                break
+            if ins.keyword == "ARG":
+                for name, default in parse_arg(ins.args):
+                    found[name] = default
+        return found
+
+    def from_values(self, build_args: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The values FROM lines see: declared global ARGs, build args over their defaults."""
+        given = build_args or {}
+        values: dict[str, str] = {}
+        for name, default in self.global_args.items():
+            if name in given:
+                values[name] = given[name]
+            elif default is not None:
+                values[name] = default
+        return values
+
+    # -- stages ------------------------------------------------------------------------------
+    @cached_property
+    def stages(self) -> tuple[Stage, ...]:
+        stages: list[Stage] = []
+        header: Instruction | None = None
+        body: list[Instruction] = []
+        for ins in (*self.instructions, None):
+            if ins is not None and ins.keyword != "FROM":
+                if header is not None:
+                    body.append(ins)
+                continue
+            if header is not None:
+                stages.append(_stage(len(stages), header, body))
+            header, body = ins, []
+        return tuple(stages)
+
+    def stage_named(self, name: str, *, before: int | None = None) -> Stage | None:
+        """The stage called `name` (any case), among the first `before` stages if given."""
+        key = name.lower()
+        candidates = self.stages if before is None else self.stages[:before]
+        found = [stage for stage in candidates if stage.key == key]
+        return found[-1] if found else None
+
+    def target_stage(self, target: str | None = None) -> Stage | None:
+        """The stage a build with `--target` (or without: the last one) ends in."""
+        if not self.stages:
+            return None
+        if target:
+            return self.stage_named(target)
+        return self.stages[-1]
+
+    def parent(self, stage: Stage, build_args: Mapping[str, str] | None = None) -> Stage | str:
+        """What `stage` starts from: an earlier stage, or an external image reference."""
+        image = substitute(stage.base, self.from_values(build_args))
+        earlier = self.stage_named(image, before=stage.index)
+        return earlier if earlier is not None else image
+
+    def chain(
+        self, target: str | None = None, build_args: Mapping[str, str] | None = None
+    ) -> tuple[list[Stage], str | None]:
+        """The target stage and the stages under it (`FROM <stage>`), top first, and the external
+        image at the bottom ("scratch" for FROM scratch; None without any FROM)."""
+        stage = self.target_stage(target)
+        stages: list[Stage] = []
+        while stage is not None and stage not in stages:
+            stages.append(stage)
+            parent = self.parent(stage, build_args)
+            if isinstance(parent, str):
+                return stages, "scratch" if parent.lower() == "scratch" else parent
+            stage = parent
+        return stages, None
+
+    def final_base(
+        self, build_args: Mapping[str, str] | None = None, target: str | None = None
+    ) -> str | None:
+        """The image under the built image: the target stage's FROM, followed back through
+        earlier stages. "scratch" for FROM scratch; None without a FROM."""
+        return self.chain(target, build_args)[1]
+
+    def final_user(
+        self, build_args: Mapping[str, str] | None = None, target: str | None = None
+    ) -> tuple[str | None, str | None]:
+        """(the USER the built image runs as, or None; the external base image when no stage in
+        the chain sets USER, so the base image's own user applies)."""
+        stages, base = self.chain(target, build_args)
+        given = build_args or {}
+        globals_ = self.from_values(build_args)
+        env: dict[str, str] = {}
+        user: str | None = None
+        for stage in reversed(stages):  # bottom first: ENV and USER carry up the chain
+            values = dict(env)
+            for ins in stage.instructions:
+                if ins.keyword == "ARG":
+                    for name, default in parse_arg(ins.args):
+                        if name in given:
+                            values[name] = given[name]
+                        elif default is not None:
+                            values[name] = substitute(default, values)
+                        elif name in globals_:
+                            values[name] = globals_[name]
+                elif ins.keyword == "ENV":
+                    for name, value in _pairs(ins.value):
+                        env[name] = values[name] = substitute(value, values)
+                elif ins.keyword == "USER":
+                    user = substitute(ins.args.strip(), values)
+        if user is not None:
+            return user, None
+        return None, None if base in (None, "scratch") else base
+
+    def needed_stages(
+        self, target: str | None = None, build_args: Mapping[str, str] | None = None
+    ) -> list[Stage]:
+        """Every stage a build of `target` runs: its chain and what it copies or mounts from."""
+        first = self.target_stage(target)
+        if first is None:
+            return []
+        needed: list[Stage] = []
+        pending = [first]
+        while pending:
+            stage = pending.pop()
+            if stage in needed:
+                continue
+            needed.append(stage)
+            parent = self.parent(stage, build_args)
+            if isinstance(parent, Stage):
+                pending.append(parent)
+            for ref, _, _ in _from_refs(stage):
+                used = self.stage_named(ref, before=stage.index) or _stage_by_index(self, ref)
+                if used is not None:
+                    pending.append(used)
+        return sorted(needed, key=lambda s: s.index)
+
+    def external_images(
+        self, build_args: Mapping[str, str] | None = None, target: str | None = None
+    ) -> list[ExternalImage]:
+        """Images from outside the Dockerfile a build of `target` needs: bases of its stages,
+        `COPY --from=<image>` and `RUN --mount=from=<image>` sources (scratch left out)."""
+        found: list[ExternalImage] = []
+        values = self.from_values(build_args)
+        for stage in self.needed_stages(target, build_args):
+            parent = self.parent(stage, build_args)
+            if isinstance(parent, str) and parent.lower() != "scratch":
+                found.append(ExternalImage(parent, stage.line, "FROM", stage.label))
+            for ref, line, how in _from_refs(stage):
+                if self.stage_named(ref, before=stage.index) or _stage_by_index(self, ref):
+                    continue
+                image = substitute(ref, values)
+                if image.lower() != "scratch":
+                    found.append(ExternalImage(image, line, how, stage.label))
+        return found
+
+    def base_images(
+        self, build_args: Mapping[str, str] | None = None, target: str | None = None
+    ) -> list[str]:
+        """The external images the build of `target` starts stages from, once each."""
+        found: list[str] = []
+        for image in self.external_images(build_args, target):
+            if image.how == "FROM" and image.reference not in found:
+                found.append(image.reference)
+        return found
+
+
+def _pairs(value: Sequence[str]) -> list[tuple[str, str]]:
+    """ENV / LABEL values as BuildKit gives them: name, value, name, value, ..."""
+    return [(value[i], value[i + 1]) for i in range(0, len(value) - 1, 2)]
+
+
+def _stage(index: int, header: Instruction, body: list[Instruction]) -> Stage:
+    words = list(header.value)
+    name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+    platform = next(iter(header.flag_values("platform")), None)
+    return Stage(index, name, words[0] if words else "", platform, header.line, tuple(body))
+
+
+def _stage_by_index(dockerfile: Dockerfile, ref: str) -> Stage | None:
+    """`COPY --from=0`: a stage by its number."""
+    if ref.isdigit() and int(ref) < len(dockerfile.stages):
+        return dockerfile.stages[int(ref)]
+    return None
+
+
+def _from_refs(stage: Stage) -> list[tuple[str, int, str]]:
+    """(reference, line, how) of `COPY --from=X` and `RUN --mount=...,from=X` in a stage."""
+    refs: list[tuple[str, int, str]] = []
+    for ins in stage.instructions:
+        if ins.keyword in ("COPY", "ADD"):
+            refs += [(ref, ins.line, "COPY --from") for ref in ins.flag_values("from")]
+        if ins.keyword == "RUN":
+            for mount in ins.flag_values("mount"):
+                options = dict(part.partition("=")[::2] for part in mount.split(","))
+                if options.get("from"):
+                    refs.append((options["from"], ins.line, "RUN --mount from"))
+    return refs
 
 
 def parse(text: str) -> Dockerfile:
-    """Split a Dockerfile into instructions (continuations joined, comments dropped)."""
-    lines = text.splitlines()
-    directives: dict[str, str] = {}
-    escape = "\\"
-    index = 0
-    # Parser directives: only at the very top, before any instruction, comment or blank line.
-    while index < len(lines):
-        match = _DIRECTIVE.match(lines[index])
-        if not match:
-            break
-        directives[match.group(1).lower()] = match.group(2)
-        index += 1
-    if directives.get("escape") == "`":
-        escape = "`"
-    instructions: list[Instruction] = []
-    pending: list[str] = []
-    start = 0
-    for number in range(index, len(lines)):
-        line = lines[number]
-        stripped = line.strip()
-        if not pending and (not stripped or stripped.startswith("#")):
-            continue
-        if pending and stripped.startswith("#"):
-            continue  # comment lines inside a continuation are ignored
-        if not pending:
-            start = number + 1
-        if line.rstrip().endswith(escape):
-            pending.append(line.rstrip()[:-1])
-            continue
-        pending.append(line)
-        instructions.append(_instruction(start, " ".join(p.strip() for p in pending)))
-        pending = []
-    if pending:
-        instructions.append(_instruction(start, " ".join(p.strip() for p in pending)))
-    return Dockerfile(tuple(instructions), directives)
-
-
-def _instruction(line: int, text: str) -> Instruction:
-    keyword, _, rest = text.strip().partition(" ")
-    rest = rest.strip()
-    flags: list[str] = []
-    while rest.startswith("--"):
-        flag, _, rest = rest.partition(" ")
-        flags.append(flag)
-        rest = rest.strip()
-    return Instruction(line, keyword.upper(), tuple(flags), rest, text.strip())
-
-
-def stage_names(dockerfile: Dockerfile) -> Sequence[str]:
-    return [stage.name for stage in dockerfile.stages if stage.name]
+    """Parse a Dockerfile; DockerfileSyntaxError (with `.line`) for what BuildKit rejects."""
+    parsed = parse_string(text)
+    return Dockerfile(
+        tuple(Instruction.from_command(command) for command in parsed.commands),
+        dict(parsed.directives),
+        tuple(parsed.warnings),
+    )

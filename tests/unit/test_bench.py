@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from python_on_whales.exceptions import DockerException
 from rich.console import Console
 
 from dockyard import bench
@@ -20,12 +21,14 @@ from dockyard.bench import (
     Stats,
     Strategy,
 )
-from dockyard.engine import Engine
-from dockyard.errors import CommandFailed, DockyardError, Interrupted, SettingsError
+from dockyard.engine.buildx import build_command
+from dockyard.engine.errors import translate
+from dockyard.errors import DockyardError, Interrupted, SettingsError
 from dockyard.progress import BuildReport, reports_from_stream
 from dockyard.render import bench as render_bench
 from dockyard.render import make_console
-from dockyard.settings import BenchStrategy, default, parse_strategies
+from dockyard.settings import BenchStrategy, default, load_settings, parse_strategies
+from tests.fake_engine import FakeEngine
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "bench"
@@ -340,8 +343,8 @@ def test_parse_import_seconds() -> None:
         bench.parse_import_seconds("ModuleNotFoundError: No module named 'app'")
 
 
-def test_bench_build_command_one_flag_per_item() -> None:
-    command = Engine.bench_build_command(
+def test_build_command_one_flag_per_item() -> None:
+    command = build_command(
         ["docker"],
         "/tmp/ctx",
         dockerfile="/tmp/ctx/Dockerfile.optimized",
@@ -366,9 +369,7 @@ def test_bench_build_command_one_flag_per_item() -> None:
         "--no-cache",
         "/tmp/ctx",
     ]
-    quiet = Engine.bench_build_command(
-        ["docker"], "c", dockerfile="c/D", tag="t", build_args={}, quiet=True
-    )
+    quiet = build_command(["docker"], "c", dockerfile="c/D", tag="t", build_args={}, quiet=True)
     assert quiet == [
         *["docker", "buildx", "build", "--quiet", "--load", "--file", "c/D"],
         *["--tag", "t", "c"],
@@ -678,35 +679,13 @@ def test_describe_plan_names_everything_it_removes() -> None:
     )
 
 
-class FakeEngine:
-    """Only what the leftovers need: the real `docker system df -v` rows, fixed images."""
-
-    def __init__(self) -> None:
-        self.removed: list[str] = []
-        self.pruned: list[str] = []
-
-    def build_cache_records(self) -> list[dict[str, str]]:
-        rows: list[dict[str, str]] = json.loads(
-            (DATA / "buildcache-records.json").read_text(encoding="utf-8")
-        )
-        return rows
-
-    def image_references(self, pattern: str) -> list[str]:
-        assert pattern == "dockyard-bench/*"
-        return ["dockyard-bench/naive:20261127-180000-abcd"]
-
-    def image_remove(self, reference: str) -> bool:
-        self.removed.append(reference)
-        return True
-
-    def prune_build_cache_record(self, record_id: str) -> bool:
-        self.pruned.append(record_id)
-        return True
-
-
-def test_leftovers_are_the_benchmarks_own_images_and_cache_mounts() -> None:
-    engine = FakeEngine()
-    leftovers = bench.find_leftovers(engine)  # type: ignore[arg-type]
+def test_leftovers_are_the_benchmarks_own_images_and_cache_mounts(tmp_path: Path) -> None:
+    engine = FakeEngine(
+        load_settings(tmp_path, environ={}),
+        cache_records=json.loads((DATA / "buildcache-records.json").read_text(encoding="utf-8")),
+        references=["dockyard-bench/naive:20261127-180000-abcd", "other/image:1"],
+    )
+    leftovers = bench.find_leftovers(engine)
     assert leftovers.describe() == [
         "image dockyard-bench/naive:20261127-180000-abcd",
         "cache mount dockyard-bench-v1exp24906-pip",
@@ -714,7 +693,7 @@ def test_leftovers_are_the_benchmarks_own_images_and_cache_mounts() -> None:
         "cache mount dockyard-bench-v2exp17036-uv",
         "cache mount dockyard-bench-v2exp17036-venv",
     ]
-    removed = bench.remove_leftovers(engine, leftovers)  # type: ignore[arg-type]
+    removed = bench.remove_leftovers(engine, leftovers)
     assert engine.removed == ["dockyard-bench/naive:20261127-180000-abcd"]
     assert len(engine.pruned) == 4  # by record id; `dockyard-uv`, `bh-cold1-uv` stay
     assert removed[0] == "image dockyard-bench/naive:20261127-180000-abcd"
@@ -742,12 +721,10 @@ def test_a_build_canceled_by_ctrl_c_is_an_interruption_not_a_broken_dockerfile()
     assert text.rstrip().endswith("ERROR: failed to solve: Canceled: context canceled")
     report = reports_from_stream(text, returncode=1, default_service="naive")["naive"]
     assert report.ok is False
-    err = CommandFailed(
-        "ERROR: failed to solve: Canceled: context canceled",
-        "see the output above",
-        command=["docker", "buildx", "build"],
-        return_code=1,
-        stderr_tail=text.rstrip().splitlines()[-1],
+    err = translate(
+        DockerException(
+            ["docker", "buildx", "build"], 1, stderr=text.rstrip().splitlines()[-1].encode()
+        )
     )
     failure = bench._failure("rep 1/3  cold       naive", report, err)
     assert isinstance(failure, Interrupted)
@@ -759,7 +736,7 @@ def test_a_failing_step_is_named_with_its_log() -> None:
     failing = bench._failure(
         "rep 1/1  cold  naive",
         report,
-        CommandFailed("failed", "h", command=[], return_code=1, stderr_tail="exit code: 3"),
+        translate(DockerException(["docker", "buildx", "build"], 1, stderr=b"failed\n")),
     )
     # this capture succeeded: no failing step, so the command's own message is used
     assert failing.message == "bench build (rep 1/1 cold naive) failed: failed"

@@ -21,6 +21,7 @@ import pytest
 from rich.console import Console
 
 from dockyard import doctor
+from dockyard.compose import ComposeProject, Service
 from dockyard.dockerfile import parse
 from dockyard.doctor import (
     FAIL,
@@ -126,14 +127,19 @@ def leaky_services(root: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+def model(services: dict[str, dict[str, Any]], project: str = "p") -> dict[str, Service]:
+    """Services as `compose config --format json` gives them, read into dockyard's model."""
+    config = {"name": project, "services": services}
+    return dict(ComposeProject.from_config(config).services)
+
+
 def gather(
     name: str, services: dict[str, dict[str, Any]], project: str, **kwargs: Any
 ) -> ServiceFacts:
+    services_model = model(services, project)
     return doctor.gather_service(
-        name,
-        services[name],
-        project_name=project,
-        builds=doctor.project_builds(services, project),
+        services_model[name],
+        builds=doctor.project_builds(services_model),
         hadolint_path=kwargs.pop("hadolint_path", HADOLINT),
         **kwargs,
     )
@@ -190,7 +196,7 @@ def test_bundled_dockerfile_passes_hadolint_with_no_findings() -> None:
 
 def test_bundled_project_has_no_public_database_port() -> None:
     services = {"backend": backend_service(), "postgres": {"image": "postgres:16"}}
-    result = doctor.check_db_ports(ProjectFacts("dockyard", services=services))
+    result = doctor.check_db_ports(ProjectFacts("dockyard", services=model(services, "dockyard")))
     assert result.status == PASS
 
 
@@ -451,16 +457,14 @@ def test_cache_conflicts(text: str, expected: list[str]) -> None:
 def test_final_user(
     text: str, target: str | None, args: dict[str, str], expected: tuple[str | None, str | None]
 ) -> None:
-    assert doctor.final_user(parse(text), target, args) == expected
+    assert parse(text).final_user(args, target) == expected
 
 
 def test_root_user_sources(tmp_path: Path) -> None:
     facts = dockerfile_facts("FROM img\nRUN true\n", tmp_path)
     assert result_of(facts, "root-user").status == WARN
     base_user = doctor.gather_service(
-        "svc",
-        {"build": {"context": str(tmp_path)}},
-        project_name="p",
+        model({"svc": {"build": {"context": str(tmp_path)}}})["svc"],
         builds={},
         base_user=lambda image: "nonroot" if image == "img" else None,
     )
@@ -468,9 +472,7 @@ def test_root_user_sources(tmp_path: Path) -> None:
         "no USER; the base image img runs as 'nonroot'"
     )
     compose_user = doctor.gather_service(
-        "svc",
-        {"build": {"context": str(tmp_path)}, "user": "1000:1000"},
-        project_name="p",
+        model({"svc": {"build": {"context": str(tmp_path)}, "user": "1000:1000"}})["svc"],
         builds={},
     )
     assert result_of(compose_user, "root-user").status == PASS
@@ -741,7 +743,7 @@ def test_driver_type_from_docker_info() -> None:
     ],
 )
 def test_db_ports(port: dict[str, Any], image: str, status: str) -> None:
-    project = ProjectFacts("p", services={"db": {"image": image, "ports": [port]}})
+    project = ProjectFacts("p", services=model({"db": {"image": image, "ports": [port]}}))
     assert doctor.check_db_ports(project).status == status
 
 

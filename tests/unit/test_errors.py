@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from python_on_whales.exceptions import DockerException
 
 from dockyard import errors
 from dockyard.engine import translate
@@ -12,14 +13,9 @@ from dockyard.engine import translate
 STDERR = Path(__file__).resolve().parents[1] / "data" / "stderr"
 
 
-class FakeDockerException(Exception):
-    """Shaped like python_on_whales.exceptions.DockerException (command, code, stderr)."""
-
-    def __init__(self, stderr: str, command: tuple[str, ...] = ("docker", "compose", "up")):
-        super().__init__("docker failed")
-        self.stderr = stderr
-        self.docker_command = list(command)
-        self.return_code = 1
+def failure(stderr: str, command: tuple[str, ...] = ("docker", "compose", "up")) -> DockerException:
+    """The exception python-on-whales raises for a docker command that exits 1."""
+    return DockerException(list(command), 1, stderr=stderr.encode("utf-8"))
 
 
 @pytest.mark.parametrize(
@@ -54,7 +50,7 @@ def test_real_stderr_is_translated(
     capture: str, kind: type[errors.DockyardError], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DOCKER_HOST", raising=False)
-    err = translate(FakeDockerException((STDERR / capture).read_text(encoding="utf-8")))
+    err = translate(failure((STDERR / capture).read_text(encoding="utf-8")))
     assert type(err) is kind
     assert err.message.startswith(message)
     assert err.hint, "every translated error carries a hint"
@@ -80,8 +76,18 @@ def test_real_missing_binary_through_python_on_whales() -> None:
 
 
 def test_unknown_failure_keeps_command_and_tail() -> None:
-    err = translate(FakeDockerException("line one\nsomething odd happened\n"))
+    err = translate(failure("line one\nsomething odd happened\n"))
     assert isinstance(err, errors.CommandFailed)
     assert err.message == "something odd happened"
-    assert err.command == ["docker", "compose", "up"]
-    assert err.stderr_tail.endswith("something odd happened")
+    assert err.call is not None
+    assert err.call.command == ("docker", "compose", "up")
+    assert err.call.return_code == 1
+    assert err.call.stderr == "line one\nsomething odd happened\n"
+    assert err.detail.endswith("something odd happened")
+
+
+def test_every_translated_error_keeps_its_docker_call() -> None:
+    for capture in sorted(STDERR.glob("*.txt")):
+        stderr = capture.read_text(encoding="utf-8")
+        err = translate(failure(stderr))
+        assert err.call == errors.DockerCall(("docker", "compose", "up"), 1, stderr), capture.name

@@ -5,25 +5,24 @@ archives of test_layers) and real captured `docker image history` rows."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sys
-from collections.abc import Iterator, Mapping
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any, cast
 
 import pytest
 
 from dockyard import images
-from dockyard.dockerfile import parse
+from dockyard.compose import ComposeProject
+from dockyard.dockerfile import DockerfileSyntaxError, parse
 from dockyard.engine import Engine
 from dockyard.errors import CommandFailed, ComposeProjectError, ImageNotFound, SettingsError
-from dockyard.imageref import normalize
 from dockyard.layers import ArchiveError, GateRules
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.settings import Settings, load_settings
+from tests.fake_engine import FakeEngine
 from tests.unit.test_layers import (
     CORE,
     HISTORY,
@@ -41,50 +40,9 @@ REPO = Path(__file__).resolve().parents[2]
 # --------------------------------------------------------------------------- a fake engine
 
 
-class FakeEngine(Engine):
-    """An Engine whose compose model and images are given; nothing runs Docker.
-
-    `images`: reference -> `docker image inspect` dict; `archives`: reference -> `docker save`
-    bytes; `histories`: reference -> `docker image history` JSON rows.
-    """
-
-    def __init__(
-        self,
-        settings: Settings,
-        services: Mapping[str, dict[str, Any]],
-        *,
-        images: Mapping[str, dict[str, Any]] | None = None,
-        archives: Mapping[str, bytes] | None = None,
-        histories: Mapping[str, list[dict[str, Any]]] | None = None,
-        project: str = "demo",
-    ) -> None:
-        super().__init__(settings)
-        self.__dict__["config"] = {"name": project, "services": dict(services)}
-        self.images = dict(images or {})
-        self.archives = dict(archives or {})
-        self.histories = dict(histories or {})
-        self.saved: list[str] = []
-
-    def image_inspect(self, reference: str) -> dict[str, Any]:
-        key = normalize(reference)
-        for name, data in self.images.items():
-            if normalize(name) == key or data.get("Id") == reference:
-                return data
-        raise ImageNotFound(f"image not found: {reference}", "check the name")
-
-    def history(self, reference: str) -> list[dict[str, Any]]:
-        self.image_inspect(reference)
-        return self.histories[reference]
-
-    @contextlib.contextmanager
-    def save(self, reference: str) -> Iterator[IO[bytes]]:
-        self.saved.append(reference)
-        yield io.BytesIO(self.archives[reference])
-
-
 class BrokenCompose(FakeEngine):
-    @property
-    def services(self) -> dict[str, dict[str, Any]]:
+    @cached_property
+    def project(self) -> ComposeProject:
         raise ComposeProjectError("compose file not found: x.yml", "set COMPOSE_FILE")
 
 
@@ -152,28 +110,30 @@ def app_project(tmp_path: Path, **settings: str) -> FakeEngine:
 
 def test_final_stage_base_follows_stage_names_back() -> None:
     dockerfile = parse(APP_DOCKERFILE)
-    assert images.final_stage_base(dockerfile, {"BASE": "example/base:1"}) == "example/base:1"
-    assert images.final_stage_base(dockerfile) == "example/unused:1"  # the ARG default
+    assert dockerfile.final_base({"BASE": "example/base:1"}) == "example/base:1"
+    assert dockerfile.final_base() == "example/unused:1"  # the ARG default
 
 
 def test_final_stage_base_of_the_last_stage_not_the_first() -> None:
     text = "FROM golang:1.22 AS build\nRUN go build\nFROM alpine:3.20\nCOPY --from=build /x /x\n"
-    assert images.final_stage_base(parse(text)) == "alpine:3.20"
-    assert images.final_stage_base(parse(text), target="build") == "golang:1.22"
-    assert images.final_stage_base(parse(text), target="BUILD") == "golang:1.22"  # case-blind
+    assert parse(text).final_base() == "alpine:3.20"
+    assert parse(text).final_base(target="build") == "golang:1.22"
+    assert parse(text).final_base(target="BUILD") == "golang:1.22"  # case-blind
 
 
 def test_final_stage_base_scratch_and_no_from() -> None:
     text = "FROM python:3.11 AS b\nRUN x\nFROM scratch AS out\nCOPY --from=b /x /x\nFROM out\n"
-    assert images.final_stage_base(parse(text)) == "scratch"
-    assert images.final_stage_base(parse("# nothing here\n")) is None
+    assert parse(text).final_base() == "scratch"
+    assert parse("ARG ONLY=1\n").final_base() is None
+    with pytest.raises(DockerfileSyntaxError, match="file with no instructions"):
+        parse("# nothing here\n")
 
 
 def test_final_stage_base_of_the_bundled_backend() -> None:
     text = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
     args = {"PYTHON_IMAGE": "dockyard-local/python:3.11-slim", "CACHE_ID": "x"}
-    assert images.final_stage_base(parse(text), args) == "dockyard-local/python:3.11-slim"
-    assert images.final_stage_base(parse(text)) == "python:3.11-slim"
+    assert parse(text).final_base(args) == "dockyard-local/python:3.11-slim"
+    assert parse(text).final_base() == "python:3.11-slim"
 
 
 # --------------------------------------------------------------------------- settings
@@ -529,7 +489,7 @@ def test_save_failing_mid_stream_reports_dockers_own_message(tmp_path: Path) -> 
     with pytest.raises(CommandFailed) as caught:
         save_and_analyse(engine)
     assert caught.value.message == "docker save example/app:1 failed: disk full"
-    assert caught.value.return_code == 1
+    assert caught.value.call is not None and caught.value.call.return_code == 1
 
 
 def test_save_of_a_missing_image(tmp_path: Path) -> None:

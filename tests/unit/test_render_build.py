@@ -9,6 +9,7 @@ from rich.console import Console
 
 from dockyard import render
 from dockyard.build import BuildOutcome, ServicePlan, ServiceResult
+from dockyard.compose import BuildSpec
 from dockyard.ledger import ServiceBuild
 from dockyard.progress import RawJsonStream, reports_from_stream
 from dockyard.render import build as render_build
@@ -30,9 +31,7 @@ def outcome_from(capture: str) -> BuildOutcome:
     reports = reports_from_stream((DATA / f"{capture}.out").read_bytes(), returncode=returncode)
     results = []
     for service, report in reports.items():
-        plan = ServicePlan(
-            service, f"demo/{service}:latest", Path("/ctx"), Path("/ctx/Dockerfile"), {}, []
-        )
+        plan = ServicePlan(service, f"demo/{service}:latest", BuildSpec("/ctx"), [])
         previous = ServiceBuild(
             service=service,
             status="ok",

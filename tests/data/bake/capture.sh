@@ -6,7 +6,9 @@
 # Needs both engines provisioned (scripts/provision-docker.sh, scripts/provision-docker-sid.sh) and
 # the stand-in image dockyard-local/python:3.11-slim in both.
 # Creates throwaway compose projects in a temp dir; removes only what it made: images labelled with
-# its per-run token, build-cache records of its own steps, its build-history records.
+# its per-run token and build-cache records of its own steps. Its build-history records stay (the
+# engine expires them): `docker buildx history rm` of a record whose provenance was read (every
+# compose 2.40 / bake --metadata-file build) makes the next `history ls` crash dockerd 28.5.2.
 #   tests/data/bake/capture.sh            # both engines
 #   tests/data/bake/capture.sh sid        # only the sid engine (or: classic)
 set -euo pipefail
@@ -78,7 +80,8 @@ PY
 )
     [ -n "$ids" ] || break
     local id
-    for id in $ids; do in_env "$engine" docker buildx prune -f --filter "id=$id" >/dev/null 2>&1 || true; done
+    # -a: with the containerd store most records are "shared" and a plain prune keeps them
+    for id in $ids; do in_env "$engine" docker buildx prune -af --filter "id=$id" >/dev/null 2>&1 || true; done
   done
 }
 
@@ -92,9 +95,6 @@ cleanup() {
   done
   [ "$WHICH" = classic ] || prune_own_cache SID "$OUT"/sid_*.out "$OUT"/sid_*.err
   [ "$WHICH" = sid ] || prune_own_cache CLASSIC "$OUT"/classic_*.out "$OUT"/classic_*.err
-  # the build-history records of this run (sid engine only: buildx 0.13 has no history)
-  in_env SID docker buildx history ls --filter "startedAt>$START" --format '{{.Ref}}' 2>/dev/null \
-    | xargs -r "${SID[@]}" docker buildx history rm >/dev/null 2>&1
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -116,7 +116,7 @@ YML
 }
 
 # A two-service project like tests/data/rawjson: backend (2 stages, a cache_from that exists
-# nowhere) and worker (1 stage).
+# nowhere: a registry on a closed loopback port) and worker (1 stage).
 make_two() { # dir project
   local dir="$1" proj="$2"
   mkdir -p "$dir/backend/app" "$dir/worker"
@@ -127,7 +127,7 @@ services:
     build:
       context: ./backend
       cache_from:
-        - dockyard-nonexistent/never-built:latest
+        - localhost:5999/dockyard-nonexistent/never-built:latest
       labels:
         dockyard.capture: "$TOKEN"
   worker:
@@ -143,7 +143,7 @@ FROM dockyard-local/python:3.11-slim
 COPY worker.py /w/
 RUN python3 /w/worker.py && echo "worker $TOKEN $proj"
 DF
-  printf 'print("worker ready %s")\n' "$TOKEN" > "$dir/worker/worker.py"
+  printf 'print("worker ready %s %s")\n' "$TOKEN" "$proj" > "$dir/worker/worker.py"
 }
 
 backend_files() {
@@ -160,8 +160,9 @@ COPY --from=deps /deps/requirements.txt ./
 COPY app ./app
 RUN python3 -c "import pathlib; print('files:', sorted(p.name for p in pathlib.Path('app').iterdir()))"
 DF
-  printf 'requests==2.31.0\n# %s\n' "$TOKEN" > "$dir/backend/requirements.txt"
-  printf 'print("hello %s")\n' "$TOKEN" > "$dir/backend/app/main.py"
+  # token and folder in every file: no project reuses another's cache ("cold" means cold)
+  printf 'requests==2.31.0\n# %s %s\n' "$TOKEN" "$(basename "$dir")" > "$dir/backend/requirements.txt"
+  printf 'print("hello %s %s")\n' "$TOKEN" "$(basename "$dir")" > "$dir/backend/app/main.py"
 }
 
 report() {
@@ -220,22 +221,45 @@ PY
   sleep 5 # let the engine cancel the interrupted build before the next capture
 }
 
+# History records of the next build only: remember the second, wait for the next one.
+mark() { MARK="$(date -u +%Y-%m-%dT%H:%M:%SZ)"; sleep 1.1; }
+# The build-history records since `mark` (sid engine), each inspected; with "logs" also each
+# record's log replayed as rawjson (`history logs --progress rawjson`).
+cap_history() { # name [logs]
+  local name="$1" logs="${2:-}" ref hname
+  cap_noenv "$name.history_ls" "$WORK" SID docker buildx history ls --filter "startedAt>$MARK" --format json
+  [ -f "$OUT/$name.history_ls.out" ] || return 0
+  while read -r ref hname; do
+    cap_noenv "$name.history_inspect_$hname" "$WORK" SID docker buildx history inspect "$ref" --format json
+    [ -z "$logs" ] || cap_noenv "$name.history_logs_$hname" "$WORK" SID docker buildx history logs --progress rawjson "$ref"
+  done < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    if line.strip():
+        r = json.loads(line)
+        print(r["ref"].rsplit("/", 1)[-1], r["name"])' "$OUT/$name.history_ls.out")
+}
+
 capture_one() { # prefix engine-env-name
   local pfx="$1" engine="$2" proj="dybake1${1%%_*}${TOKEN}" dir="$WORK/$1"
   make_one "$dir" "$proj"
   cap "${pfx}_cold" "$dir" "$engine" docker compose -p "$proj" build
   cap "${pfx}_cached" "$dir" "$engine" docker compose -p "$proj" build
-  printf 'print("hello, edited %s")\nprint("one more line")\n' "$TOKEN" > "$dir/backend/app/main.py"
+  printf 'print("hello, edited %s %s")\nprint("one more line")\n' "$TOKEN" "$pfx" > "$dir/backend/app/main.py"
   cap "${pfx}_code_edit" "$dir" "$engine" docker compose -p "$proj" build
   cat >> "$dir/backend/Dockerfile" <<DF
 RUN echo "token $TOKEN" && for i in \$(seq 1 40); do echo "log line \$i"; done && echo "about to fail" >&2 && exit 7
 DF
+  if [ "$engine" = SID ]; then mark; fi
   cap "${pfx}_fail" "$dir" "$engine" docker compose -p "$proj" build
+  if [ "$engine" = SID ]; then cap_history "${pfx}_fail"; fi
   sed -i '$d' "$dir/backend/Dockerfile"
   cat >> "$dir/backend/Dockerfile" <<DF
 RUN echo "token $TOKEN interrupt" && echo "sleeping" && sleep 30 && echo "slept"
 DF
+  if [ "$engine" = SID ]; then mark; fi
   cap_interrupt "${pfx}_interrupt" "$dir" "$engine" group 3 docker compose -p "$proj" build
+  if [ "$engine" = SID ]; then cap_history "${pfx}_interrupt"; fi
   sed -i '$d' "$dir/backend/Dockerfile"
   cat >> "$dir/backend/Dockerfile" <<DF
 RUN echo "token $TOKEN interrupt-cli" && echo "sleeping" && sleep 30 && echo "slept"
@@ -254,9 +278,14 @@ capture_sid() {
   proj="dybake2sid${TOKEN}" dir="$WORK/sid_two"
   make_two "$dir" "$proj"
   cap sid_two_print "$dir" SID docker compose -p "$proj" build --print
+  mark
   cap sid_two_cold "$dir" SID docker compose -p "$proj" build
-  printf 'print("hello, edited %s")\nprint("one more line")\n' "$TOKEN" > "$dir/backend/app/main.py"
+  cap_history sid_two_cold logs
+  printf 'print("hello, edited %s sid_two")\nprint("one more line")\n' "$TOKEN" > "$dir/backend/app/main.py"
   cap sid_two_code_edit "$dir" SID docker compose -p "$proj" build
+  # one service of the two: a single bake target again
+  printf 'print("hello, edited again %s sid_two")\n' "$TOKEN" > "$dir/backend/app/main.py"
+  cap sid_two_backend_only "$dir" SID docker compose -p "$proj" build backend
   # the internal (non-bake) builder that COMPOSE_BAKE=false still selects in 2.40
   printf 'print("worker edited %s")\n' "$TOKEN" > "$dir/worker/worker.py"
   cap sid_two_nobake_code_edit "$dir" SID env COMPOSE_BAKE=false docker compose -p "$proj" build
@@ -274,13 +303,7 @@ capture_sid() {
   cap_noenv sid_history_ls "$WORK" SID docker buildx history ls --filter "startedAt>$START" --format json
   local ref
   ref=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backend"]["buildx.build.ref"].rsplit("/",1)[-1])' "$OUT/sid_bake_cold.metadata.json")
-  cap_noenv sid_history_inspect "$WORK" SID docker buildx history inspect "$ref" --format json
-  # the last compose-built record (compose doesn't report refs; history ls does, newest first)
-  ref=$(python3 -c '
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print([r for r in rows if r["name"] == "backend"][-1]["ref"].rsplit("/",1)[-1])' "$OUT/sid_history_ls.out" 2>/dev/null || true)
-  [ -z "$ref" ] || cap_noenv sid_history_inspect_compose "$WORK" SID docker buildx history inspect "$ref" --format json
+  cap_noenv sid_bake_cold.history_inspect_backend "$WORK" SID docker buildx history inspect "$ref" --format json
 }
 
 capture_classic() {
@@ -288,6 +311,9 @@ capture_classic() {
   capture_one classic_one CLASSIC
 }
 
+# a re-capture replaces the files of the engines it captures
+case "$WHICH" in all|sid) rm -f "$OUT"/sid_* ;; esac
+case "$WHICH" in all|classic) rm -f "$OUT"/classic_* ;; esac
 case "$WHICH" in
   all) capture_sid; capture_classic ;;
   sid) capture_sid ;;

@@ -60,7 +60,7 @@ def main() -> None:
                     if edit is not None:
                         (folder / edit[0]).write_text(edit[1], encoding="utf-8")
                     chunks = []
-                    for source, chunk in engine.bench_build_stream(
+                    for source, chunk in engine.buildx_build_stream(
                         folder,
                         dockerfile=folder / strategy.scratch_dockerfile,
                         tag=tag,

@@ -1,0 +1,91 @@
+"""`docker buildx`: plain builds of one Dockerfile (what `inv bench` measures), and its version."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+
+from dockyard.engine.base import BUILDKIT_ENVIRONMENT, EngineBase, environment
+
+
+def build_command(
+    docker: Sequence[str],
+    context_dir: os.PathLike[str] | str,
+    *,
+    dockerfile: os.PathLike[str] | str,
+    tag: str,
+    build_args: Mapping[str, str],
+    no_cache: bool = False,
+    quiet: bool = False,
+) -> list[str]:
+    """The `docker buildx build` command line of one build, one flag per line.
+
+    `--progress=rawjson` writes BuildKit's status stream on stderr (buildx); `--load` puts the
+    image into the engine's image store with any builder driver.
+    """
+    command = [*docker, "buildx", "build"]
+    command += ["--quiet"] if quiet else ["--progress=rawjson"]
+    command += ["--load"]
+    command += ["--file", os.fspath(dockerfile)]
+    command += ["--tag", tag]
+    for name, value in build_args.items():
+        command += ["--build-arg", f"{name}={value}"]
+    if no_cache:
+        command += ["--no-cache"]
+    command += [os.fspath(context_dir)]
+    return command
+
+
+class BuildxCommands(EngineBase):
+    def buildx_build_stream(
+        self,
+        context_dir: os.PathLike[str] | str,
+        *,
+        dockerfile: os.PathLike[str] | str,
+        tag: str,
+        build_args: Mapping[str, str],
+        no_cache: bool = False,
+    ) -> Iterator[tuple[str, bytes]]:
+        """Run one build; yield (stream, line) pairs (the rawjson is on stderr).
+
+        Raises the translated error after the last line when the build fails.
+        """
+        from python_on_whales.utils import stream_stdout_and_stderr
+
+        command = build_command(
+            self.docker_cmd(),
+            context_dir,
+            dockerfile=dockerfile,
+            tag=tag,
+            build_args=build_args,
+            no_cache=no_cache,
+        )
+        with self.errors():
+            yield from stream_stdout_and_stderr(command, env=dict(BUILDKIT_ENVIRONMENT))
+
+    def buildx_build_quiet(
+        self,
+        context_dir: os.PathLike[str] | str,
+        *,
+        dockerfile: os.PathLike[str] | str,
+        tag: str,
+        build_args: Mapping[str, str],
+    ) -> str:
+        """A plain quiet `docker buildx build`; returns the image id it prints."""
+        command = build_command(
+            self.docker_cmd(),
+            context_dir,
+            dockerfile=dockerfile,
+            tag=tag,
+            build_args=build_args,
+            quiet=True,
+        )
+        with environment(BUILDKIT_ENVIRONMENT):
+            output = self.run(command)
+        return output.strip().splitlines()[-1].strip() if output.strip() else ""
+
+    def buildx_version(self) -> str:
+        """`docker buildx version`, e.g. `github.com/docker/buildx 0.13.1 ...` -> `0.13.1`."""
+        output = self.run(self.docker_cmd("buildx", "version")).strip()
+        parts = output.split()
+        return parts[1] if len(parts) > 1 else output

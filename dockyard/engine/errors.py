@@ -1,0 +1,136 @@
+"""Docker failures, translated once at the boundary into DockyardErrors with a hint.
+
+python-on-whales raises `DockerException` (command, exit code, stderr) or
+`ClientNotFoundError`; what stderr says decides which DockyardError it becomes. The command, its
+exit code and its stderr travel on with the error (`DockyardError.call`), so nothing later has to
+guess from message words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from dockyard.errors import (
+    CommandFailed,
+    ComposeProjectError,
+    DaemonUnreachable,
+    DockerCall,
+    DockerNotFound,
+    DockyardError,
+    ImageNotFound,
+    UnknownService,
+)
+
+DOCKER_MISSING_HINT = (
+    "install Docker (Docker Desktop, or the docker.io package) and put `docker` on PATH"
+)
+DAEMON_HINT = (
+    "start the Docker engine (Docker Desktop or `dockerd`), or fix DOCKER_HOST / the docker context"
+)
+
+
+def stderr_tail(text: str | None, lines: int = 20) -> str:
+    return "\n".join((text or "").strip().splitlines()[-lines:])
+
+
+def last_line(text: str | None) -> str:
+    tail = stderr_tail(text, 1)
+    return tail.removeprefix("Error response from daemon: ").strip()
+
+
+def call_of(exc: BaseException) -> DockerCall:
+    """The command, exit code and stderr of a python-on-whales failure."""
+    command = tuple(str(part) for part in getattr(exc, "docker_command", None) or ())
+    code = getattr(exc, "return_code", None)
+    stderr = getattr(exc, "stderr", None) or ""
+    return DockerCall(command, code if isinstance(code, int) else None, str(stderr))
+
+
+def translate(exc: BaseException, *, compose_files: Sequence[Path] = ()) -> DockyardError:
+    """Turn a python-on-whales or subprocess failure into one DockyardError with a hint."""
+    if isinstance(exc, DockyardError):
+        return exc
+    if type(exc).__name__ == "ClientNotFoundError" or isinstance(exc, FileNotFoundError):
+        return DockerNotFound("the `docker` command was not found", DOCKER_MISSING_HINT)
+    call = call_of(exc)
+    err = _classify(call, compose_files)
+    err.call = call
+    return err
+
+
+def _classify(call: DockerCall, compose_files: Sequence[Path]) -> DockyardError:
+    stderr = call.stderr
+    lowered = stderr.lower()
+    if (
+        "cannot connect to the docker daemon" in lowered
+        or "error during connect" in lowered
+        or "is the docker daemon running" in lowered
+    ):
+        at = re.search(r'daemon at (\S+?)\.? Is the|Get "(\w+://[^/"]+)', stderr)
+        where = next((g for g in at.groups() if g), None) if at else None
+        host = os.environ.get("DOCKER_HOST") or where or "the default socket"
+        return DaemonUnreachable(f"no Docker engine answers at {host}", DAEMON_HINT)
+    env_file = re.search(r"failed to read (\S+): (line \d+: .+)", stderr)
+    if env_file:
+        return ComposeProjectError(
+            f"compose cannot read {env_file.group(1)}: {env_file.group(2).strip()}",
+            "write that line as KEY=value (quote a value with spaces), or remove it",
+        )
+    if "no such image" in lowered:
+        return ImageNotFound(
+            f"image not found: {last_line(stderr).split(': ', 1)[-1]}",
+            "check the name with `docker image ls`, or build it with `inv build-fast`",
+        )
+    if "no such service" in lowered:
+        return UnknownService(
+            last_line(stderr), "run `inv ps` or check the compose file's services"
+        )
+    if (
+        "yaml:" in lowered
+        or "failed to parse" in lowered
+        or "additional properties" in lowered
+        or "validating " in lowered
+    ):
+        files = ", ".join(str(f) for f in compose_files) or "the compose file"
+        return ComposeProjectError(
+            f"invalid compose file: {last_line(stderr)}",
+            f"fix {files} (check with `docker compose config`)",
+        )
+    if (
+        "no such file or directory" in lowered or "no configuration file provided" in lowered
+    ) and "compose" in call.command:
+        return ComposeProjectError(
+            f"compose file not found: {last_line(stderr)}",
+            "set COMPOSE_FILE, or run from the project directory",
+        )
+    if "port is already allocated" in lowered or "address already in use" in lowered:
+        port = re.search(r"(?:listen tcp\d?|Bind for) (\S+?):? (?:bind|failed)", stderr)
+        return CommandFailed(
+            f"port {port.group(1)} is already in use" if port else "a port is already in use",
+            "stop what uses the port, or change the published port in .env",
+            detail=stderr_tail(stderr),
+        )
+    message = last_line(stderr) or f"docker command failed with exit code {call.return_code}"
+    tail = stderr_tail(stderr)
+    # The one line of stderr is the message: do not print it twice.
+    detail = "" if last_line(tail) == message and "\n" not in tail.strip() else tail
+    return CommandFailed(
+        message,
+        "see the output above; rerun with PYTHON_ON_WHALES_DEBUG=1 to see the docker command",
+        detail=detail,
+    )
+
+
+@contextlib.contextmanager
+def docker_errors(compose_files: Sequence[Path] = ()) -> Iterator[None]:
+    """Translate Docker failures raised inside the block (not KeyboardInterrupt)."""
+    from python_on_whales import ClientNotFoundError, DockerException
+
+    try:
+        yield
+    except (DockerException, ClientNotFoundError, FileNotFoundError) as exc:
+        raise translate(exc, compose_files=compose_files) from None

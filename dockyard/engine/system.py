@@ -1,0 +1,54 @@
+"""`docker version`, `docker info`, the build cache, and throwaway containers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from typing import Any
+
+from dockyard.engine.base import EngineBase
+from dockyard.errors import DockyardError
+
+
+class SystemCommands(EngineBase):
+    def docker_path(self) -> str | None:
+        """Where the docker CLI is, or None when it is not on PATH (nothing is run)."""
+        return shutil.which(str(self.client.client_config.client_call[0]))
+
+    def version(self) -> dict[str, Any]:
+        output = self.run(self.docker_cmd("version", "--format", "{{json .}}"))
+        return dict(json.loads(output))
+
+    def info(self) -> dict[str, Any]:
+        """`docker info` as a dict (storage driver, DriverStatus, DockerRootDir, Name, ...)."""
+        output = self.run(self.docker_cmd("info", "--format", "{{json .}}"))
+        return dict(json.loads(output))
+
+    def build_cache_records(self) -> list[dict[str, Any]]:
+        """The build cache's records (`docker system df -v`): ID, Description, Size, ..."""
+        output = self.run(self.docker_cmd("system", "df", "-v", "--format", "{{json .BuildCache}}"))
+        text = output.strip()
+        if not text or text == "null":
+            return []
+        return [dict(r) for r in json.loads(text)]
+
+    def prune_build_cache_record(self, record_id: str) -> bool:
+        """Remove one build-cache record by its record id (the filter is a regex: anchored)."""
+        if not re.fullmatch(r"[A-Za-z0-9]+", record_id):
+            raise ValueError(f"not a build-cache record id: {record_id!r}")
+        try:
+            self.run(
+                self.docker_cmd("builder", "prune", "--force", "--filter", f"id=^{record_id}$")
+            )
+        except DockyardError:
+            return False
+        return True
+
+    def python_in_image(self, image: str, code: str) -> str:
+        """Run `python -c CODE` in a throwaway container of `image`; return its stdout."""
+        return self.run(
+            self.docker_cmd(
+                "run", "--rm", "--network", "none", "--entrypoint", "python", image, "-c", code
+            )
+        )

@@ -1,0 +1,207 @@
+"""The tests' one fake Docker engine: implements dockyard.engine.EngineProtocol from data.
+
+Everything it serves is given by the test (real captured Docker output where it matters:
+build streams from tests/data, `docker system df` rows, `docker image history` rows). Calls
+are recorded, so a test can say what dockyard asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import IO, Any
+
+from dockyard.compose import ComposeProject
+from dockyard.engine import EngineProtocol, ServiceState
+from dockyard.errors import DockyardError, ImageNotFound
+from dockyard.imageref import normalize
+from dockyard.settings import Settings
+
+
+@dataclass
+class BuildScript:
+    """What one `compose build` call does: the chunks it streams, then an error or success."""
+
+    chunks: Sequence[tuple[str, bytes]] = ()
+    error: DockyardError | BaseException | None = None
+    # Images the build leaves in the engine: reference -> `docker image inspect` dict.
+    produces: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class FakeEngine:
+    """An engine whose compose model, images and command outcomes are given."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Mapping[str, dict[str, Any]] | None = None,
+        *,
+        project: str = "demo",
+        images: Mapping[str, dict[str, Any]] | None = None,
+        archives: Mapping[str, bytes] | None = None,
+        histories: Mapping[str, list[dict[str, Any]]] | None = None,
+        builds: Sequence[BuildScript] = (),
+        states: Sequence[ServiceState] = (),
+        up_error: DockyardError | None = None,
+        compose_error: DockyardError | None = None,
+        cache_records: Sequence[dict[str, Any]] = (),
+        references: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings
+        self._config = {"name": project, "services": dict(services or {})}
+        self._compose_error = compose_error
+        self.images = dict(images or {})
+        self.archives = dict(archives or {})
+        self.histories = dict(histories or {})
+        self.builds = list(builds)
+        self.states = list(states)
+        self.up_error = up_error
+        self.cache_records = list(cache_records)
+        self.references = list(references)
+        self.calls: list[tuple[Any, ...]] = []
+        self.saved: list[str] = []
+        self.removed: list[str] = []
+        self.pruned: list[str] = []
+
+    # -- compose -------------------------------------------------------------------------------
+    @cached_property
+    def project(self) -> ComposeProject:
+        if self._compose_error is not None:
+            raise self._compose_error
+        return ComposeProject.from_config(self._config, files=self.settings.compose_files)
+
+    @property
+    def project_name(self) -> str:
+        return self.project.name
+
+    def build_stream(
+        self,
+        services: Sequence[str],
+        *,
+        no_cache: bool = False,
+        pull: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> Iterator[tuple[str, bytes]]:
+        self.calls.append(("build", tuple(services), no_cache, pull))
+        script = self.builds.pop(0) if self.builds else BuildScript()
+        yield from script.chunks
+        self.images.update(script.produces)
+        if script.error is not None:
+            raise script.error
+
+    def up_stream(
+        self, services: Sequence[str], *, timeout: int, no_build: bool
+    ) -> Iterator[tuple[str, bytes]]:
+        self.calls.append(("up", tuple(services), timeout, no_build))
+        yield "stderr", b" Container p-web-1  Waiting\n"
+        if self.up_error is not None:
+            raise self.up_error
+
+    def down(self, *, volumes: bool = False) -> None:
+        self.calls.append(("down", volumes))
+
+    def ps(self) -> list[ServiceState]:
+        return list(self.states)
+
+    def logs(self, service: str | None, *, tail: int | None = None) -> str:
+        return f"{service or 'all'}-1  | still starting\n"
+
+    def follow_logs(self, service: str | None) -> Iterator[tuple[str, bytes]]:
+        yield "stdout", self.logs(service).encode()
+
+    def volumes(self) -> list[str]:
+        return []
+
+    def compose_version(self) -> str:
+        return "2.26.1"
+
+    # -- image ---------------------------------------------------------------------------------
+    def image_inspect(self, reference: str) -> dict[str, Any]:
+        key = normalize(reference)
+        for name, data in self.images.items():
+            if normalize(name) == key or data.get("Id") == reference:
+                return data
+        raise ImageNotFound(f"image not found: {reference}", "check the name")
+
+    def image_exists(self, reference: str) -> bool:
+        try:
+            self.image_inspect(reference)
+        except ImageNotFound:
+            return False
+        return True
+
+    def history(self, reference: str) -> list[dict[str, Any]]:
+        self.image_inspect(reference)
+        return self.histories[reference]
+
+    @contextlib.contextmanager
+    def save(self, reference: str) -> Iterator[IO[bytes]]:
+        self.saved.append(reference)
+        yield io.BytesIO(self.archives[reference])
+
+    def image_remove(self, reference: str) -> bool:
+        self.removed.append(reference)
+        return True
+
+    def image_references(self, pattern: str) -> list[str]:
+        prefix = pattern.rstrip("*")
+        return [ref for ref in self.references if ref.startswith(prefix)]
+
+    # -- buildx --------------------------------------------------------------------------------
+    def buildx_build_stream(
+        self,
+        context_dir: os.PathLike[str] | str,
+        *,
+        dockerfile: os.PathLike[str] | str,
+        tag: str,
+        build_args: Mapping[str, str],
+        no_cache: bool = False,
+    ) -> Iterator[tuple[str, bytes]]:
+        self.calls.append(("buildx", tag, no_cache))
+        script = self.builds.pop(0) if self.builds else BuildScript()
+        yield from script.chunks
+        self.images.update(script.produces)
+        if script.error is not None:
+            raise script.error
+
+    def buildx_build_quiet(
+        self,
+        context_dir: os.PathLike[str] | str,
+        *,
+        dockerfile: os.PathLike[str] | str,
+        tag: str,
+        build_args: Mapping[str, str],
+    ) -> str:
+        self.calls.append(("buildx-quiet", tag))
+        return "sha256:" + "e" * 64
+
+    def buildx_version(self) -> str:
+        return "0.13.1"
+
+    # -- system --------------------------------------------------------------------------------
+    def docker_path(self) -> str | None:
+        return "/usr/bin/docker"
+
+    def version(self) -> dict[str, Any]:
+        return {"Client": {"Version": "28.2.2"}, "Server": {"Version": "26.1.5"}}
+
+    def info(self) -> dict[str, Any]:
+        return {"Driver": "overlay2", "DriverStatus": [], "DockerRootDir": "/var/lib/docker"}
+
+    def build_cache_records(self) -> list[dict[str, Any]]:
+        return list(self.cache_records)
+
+    def prune_build_cache_record(self, record_id: str) -> bool:
+        self.pruned.append(record_id)
+        return True
+
+    def python_in_image(self, image: str, code: str) -> str:
+        return "dockyard-import 0.4 0.3\n"
+
+
+def _implements_the_protocol(engine: FakeEngine) -> EngineProtocol:
+    return engine  # mypy checks that the fake keeps up with the protocol
