@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard import context as ctx
+from dockyard import dockerignore
 from dockyard.errors import BuildFailed, DockyardError, Interrupted, SettingsError
 from dockyard.progress import BuildReport, Event, RawJsonStream
 from dockyard.settings import BenchStrategy, default
@@ -410,7 +410,11 @@ def make_plan(
         inside = _inside(dockerfile, context_dir)
         scratch = inside or f"Dockerfile.dockyard-bench-{name}"
         chosen.append(Strategy(name, dockerfile, scratch))
-        files.update(ctx.context_files(context_dir, ctx.read_dockerignore(context_dir, dockerfile)))
+        files.update(
+            dockerignore.context_files(
+                context_dir, dockerignore.read_dockerignore(context_dir, dockerfile)
+            )
+        )
     if (context_dir / ".dockerignore").is_file():
         files.add(".dockerignore")
     code = choose_code_file(sorted(files), code_file) if "code-edit" in chosen_scenarios else ""

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import context as ctx
+from dockyard import fingerprint, misses
 from dockyard.compose import BuildSpec
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
@@ -56,7 +56,7 @@ class ServiceResult:
     image_id: str = ""
     image_size: int | None = None
     base_digest: str = ""
-    fingerprint: ctx.ContextFingerprint | None = None
+    fingerprint: fingerprint.ContextFingerprint | None = None
     reasons: dict[str, str] = field(default_factory=dict)
     previous: ServiceBuild | None = None
 
@@ -208,9 +208,9 @@ def run_build(
     ledger = Ledger(settings.ledger_path)
     ledger.check_writable()
     plans = [plan_service(engine, name) for name in services]
-    cache = ctx.FingerprintCache(settings.state_dir / "fingerprints.json")
+    cache = fingerprint.FingerprintCache(settings.state_dir / "fingerprints.json")
     fingerprints = {
-        plan.service: ctx.fingerprint_context(
+        plan.service: fingerprint.fingerprint_context(
             plan.context_dir, cache=cache, dockerfile=plan.dockerfile
         )
         for plan in plans
@@ -269,13 +269,13 @@ def run_build(
 def _reasons(result: ServiceResult) -> dict[str, str]:
     previous = result.previous
     old_fp = (
-        ctx.ContextFingerprint.from_dict(previous.context)
+        fingerprint.ContextFingerprint.from_dict(previous.context)
         if previous and previous.context
         else None
     )
-    return ctx.explain_misses(
-        ctx.records_from_report(result.report),
-        [ctx.StepRecord.from_dict(s) for s in previous.steps] if previous else None,
+    return misses.explain_misses(
+        misses.records_from_report(result.report),
+        [misses.StepRecord.from_dict(s) for s in previous.steps] if previous else None,
         old_fp,
         result.fingerprint,
         previous.build_args if previous else None,
@@ -305,7 +305,7 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
                 context_digest=result.fingerprint.digest if result.fingerprint else "",
                 steps=[
                     {
-                        **ctx.StepRecord(s.stage, s.instruction, s.cached).to_dict(),
+                        **misses.StepRecord(s.stage, s.instruction, s.cached).to_dict(),
                         "index": s.index,
                         "total": s.total,
                         "seconds": s.seconds,

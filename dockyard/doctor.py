@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
-from dockyard import context as ctx
+from dockyard import dockerignore, misses
 from dockyard.compose import Service
 from dockyard.dockerfile import (
     Dockerfile,
@@ -430,9 +430,10 @@ def is_install(command: str) -> bool:
 def copies_whole_context(instruction: Instruction) -> bool:
     if instruction.keyword not in ("COPY", "ADD"):
         return False
-    sources = ctx.copy_sources(instruction.raw)
+    sources = misses.copy_sources(instruction.raw)
     return bool(sources) and any(
-        ctx.go_clean(src) in _WHOLE_CONTEXT or src in ("./", "./.") for src in sources or ()
+        dockerignore.go_clean(src) in _WHOLE_CONTEXT or src in ("./", "./.")
+        for src in sources or ()
     )
 
 
@@ -719,7 +720,7 @@ def root_only_patterns(patterns: Sequence[str], files: Sequence[str]) -> list[st
     for pattern in plain:
         if "/" in pattern or pattern.startswith("**") or f"**/{pattern}" in present:
             continue
-        deeper = ctx.DockerIgnore([f"**/{pattern}"])
+        deeper = dockerignore.DockerIgnore([f"**/{pattern}"])
         leaking = [f for f in files if "/" in f and deeper.excluded(f)]
         glob = any(ch in pattern for ch in "*?[")
         if pattern in _EVERYWHERE_NAMES or (glob and leaking):
@@ -1490,7 +1491,7 @@ def _free_disk(info: Mapping[str, Any]) -> tuple[int | None, str]:
 
 def _context_files(context_dir: Path, patterns: Sequence[str]) -> tuple[ContextFile, ...]:
     found = []
-    for rel in ctx.context_files(context_dir, patterns):
+    for rel in dockerignore.context_files(context_dir, patterns):
         try:
             size = (context_dir / rel).lstat().st_size
         except OSError:
@@ -1537,8 +1538,8 @@ def gather_service(
     if build.remote:
         return ServiceFacts(**common)
     context_dir, dockerfile_path = build.context_dir, build.dockerfile_path
-    ignore_file = ctx.dockerignore_file(context_dir, dockerfile_path)
-    patterns = ctx.read_dockerignore(context_dir, dockerfile_path)
+    ignore_file = dockerignore.dockerignore_file(context_dir, dockerfile_path)
+    patterns = dockerignore.read_dockerignore(context_dir, dockerfile_path)
     files = _context_files(context_dir, patterns)
     dockerfile = _parse_or_none(data)
     executed = executed_names(dockerfile, common["command_words"])
@@ -1585,7 +1586,7 @@ def _requirement_closure(context_dir: Path, roots: Sequence[str], paths: Sequenc
     found: set[str] = set()
     pending = list(roots)
     while pending:
-        path = ctx.go_clean(pending.pop())
+        path = dockerignore.go_clean(pending.pop())
         if path in found or path not in known:
             continue
         found.add(path)

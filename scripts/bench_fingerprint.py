@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dockyard.context import FingerprintCache, fingerprint_context
+from dockyard.fingerprint import FingerprintCache, fingerprint_context
 
 DOCKERIGNORE = """\
 # typical Python project

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.context import (
+from dockyard.dockerignore import (
     DockerIgnore,
     context_files,
-    fingerprint_context,
     parse_dockerignore,
     read_dockerignore,
 )
+from dockyard.fingerprint import fingerprint_context
 
 pytestmark = pytest.mark.docker
 
