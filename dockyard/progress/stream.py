@@ -1,28 +1,12 @@
-"""BuildKit `rawjson` progress stream -> events for a live view, then one BuildReport per service.
+"""BuildKit's `rawjson` progress stream, parsed incrementally into events and BuildReports.
 
-Compose 2.26 builds through buildx's printer, so `BUILDKIT_PROGRESS=rawjson docker compose build`
-writes BuildKit's raw status stream on **stdout** (`docker buildx build --progress=rawjson` writes
-it on **stderr**). Each message is one JSON-encoded `client.SolveStatus`:
-`{"vertexes": [...], "statuses": [...], "logs": [...], "warnings": [...]}`.
-
-What the parser copes with (all seen in the captures under tests/data/rawjson/):
-
-* BuildKit v0.13 writes indented JSON spanning many lines, later versions one object per line;
-  a failed `buildx build` appends plain text (`Dockerfile:3`, a code frame, `ERROR: failed to
-  solve: ...`). `json.JSONDecoder.raw_decode` runs in a loop over a buffer; text that is not a
-  JSON object is kept as `plain_text` lines.
-* A vertex is re-sent on every state change (known, started, completed, cached); states are
-  merged by (service, digest), the last message wins.
-* Compose prefixes vertex names with the service: `[backend deps 4/5] RUN ...`,
-  `[backend 2/3] COPY ...`, `[backend internal] load build context`, `[backend] exporting to
-  image`. Identical LLB is deduplicated, so one digest can be reported under two services, and
-  its stage and `N/M` may come from the other service's Dockerfile; the service prefix is right.
-* `logs[].data` is base64 of raw bytes; a chunk may hold several lines or part of one. Lines are
-  decoded as UTF-8 with replacement once complete.
-* A vertex can carry an `error` while the build succeeds (importing a `cache_from` image that
-  does not exist): success is judged by the exit code the caller passes in.
-
-Nothing here imports python-on-whales or rich: this is pure analysis.
+Each message is one JSON `client.SolveStatus` (`vertexes`, `statuses`, `logs`, `warnings`).
+What the parser copes with, all seen in the captures under tests/data/rawjson/ (their README
+says more): indented JSON spanning lines (BuildKit v0.13) or one object per line; plain text
+after the JSON when a build fails; vertices re-sent on every state change (merged by service
+and digest, last wins); one digest under two services (identical LLB is shared); base64 log
+chunks holding partial lines; a vertex `error` while the build succeeds (a missing cache_from
+image) — success is decided by the exit code the caller passes in.
 """
 
 from __future__ import annotations
@@ -33,37 +17,28 @@ import codecs
 import json
 import re
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TypeAlias
+from typing import Any
 
-__all__ = [
-    "DEFAULT_FAILURE_LINES",
-    "DEFAULT_MAX_LOG_LINES",
-    "BuildReport",
-    "Event",
-    "LogLine",
-    "PlainText",
-    "RawJsonStream",
-    "Step",
-    "StepFinished",
-    "StepStarted",
-    "VertexName",
-    "parse_timestamp",
-    "parse_vertex_name",
-    "reports_from_stream",
-]
+from dockyard.progress.names import VertexName, parse_vertex_name
+from dockyard.progress.report import (
+    BuildReport,
+    Event,
+    LogLine,
+    PlainText,
+    Step,
+    StepFinished,
+    StepStarted,
+)
 
 DEFAULT_MAX_LOG_LINES = 200
-DEFAULT_FAILURE_LINES = 30
 
 _TIMESTAMP = re.compile(
     r"^(?P<base>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?"
     r"(?P<tz>Z|z|[+-]\d{2}:?\d{2})?$"
 )
-_STEP_COUNTER = re.compile(r"^(\d+)/(\d+)$")
-_CACHE_IMPORT = "importing cache manifest"
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -95,318 +70,6 @@ def _timestamp_or_none(value: object) -> datetime | None:
         return parse_timestamp(value)
     except ValueError:
         return None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-@dataclass(frozen=True)
-class VertexName:
-    """The parts of a vertex name such as `[backend deps 4/5] RUN pip install ...`.
-
-    `service` is None when the name has no service prefix (plain `docker build`); `stage` is None
-    for an unnamed stage; `index`/`total` are None for anything that is not a Dockerfile step
-    (`[backend internal] load build context`, `[backend] exporting to image`); `internal` is
-    True for BuildKit's `[... internal]` vertices.
-    """
-
-    service: str | None
-    stage: str | None
-    index: int | None
-    total: int | None
-    instruction: str
-    internal: bool = False
-
-
-def parse_vertex_name(
-    name: str, service_names: Collection[str] = (), *, compose: bool | None = None
-) -> VertexName:
-    """Split a vertex name into service, stage, step `N/M` and instruction.
-
-    `[a N/M] ...` is ambiguous: service `a` with an unnamed stage (Compose), or stage `a`
-    without service (plain build). `a` is taken as a service when it is in `service_names`, or
-    when `compose` is True; otherwise as a stage. Service names may contain dashes, never spaces,
-    so every other form splits on spaces unambiguously.
-    """
-    known = service_names
-    if not name.startswith("["):
-        return VertexName(None, None, None, None, name)
-    close = name.find("]")
-    if close < 0:
-        return VertexName(None, None, None, None, name)
-    tokens = name[1:close].split()
-    instruction = name[close + 1 :].strip()
-    if not tokens:
-        return VertexName(None, None, None, None, instruction)
-    counter = _STEP_COUNTER.match(tokens[-1])
-    if counter is not None:
-        index, total = int(counter[1]), int(counter[2])
-        head = tokens[:-1]
-        if not head:
-            return VertexName(None, None, index, total, instruction)
-        if len(head) == 1:
-            if head[0] in known or compose:
-                return VertexName(head[0], None, index, total, instruction)
-            return VertexName(None, head[0], index, total, instruction)
-        return VertexName(head[0], " ".join(head[1:]), index, total, instruction)
-    if tokens == ["internal"]:
-        return VertexName(None, None, None, None, instruction, internal=True)
-    if len(tokens) == 2 and tokens[1] == "internal":
-        return VertexName(tokens[0], None, None, None, instruction, internal=True)
-    if len(tokens) == 1:
-        # `[backend] exporting to image`, `[backend] importing cache manifest from ...`
-        return VertexName(tokens[0], None, None, None, instruction)
-    return VertexName(None, None, None, None, name)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One vertex of one service's build, as last reported.
-
-    A Dockerfile step has `index`/`total` (`[deps 4/5]`); BuildKit's own vertices (`load build
-    context`, `exporting to image`, `importing cache manifest ...`) have None there.
-    `log_tail` keeps the last lines the vertex wrote (stdout and stderr interleaved).
-    `shared` is True when the same vertex (digest) was also reported under another service:
-    its `stage`/`index`/`total` may then come from that other service's Dockerfile.
-    """
-
-    service: str
-    digest: str
-    name: str
-    stage: str | None
-    index: int | None
-    total: int | None
-    instruction: str
-    started: datetime | None = None
-    completed: datetime | None = None
-    cached: bool = False
-    error: str | None = None
-    internal: bool = False
-    log_tail: tuple[str, ...] = ()
-    shared: bool = False
-
-    @property
-    def seconds(self) -> float | None:
-        """Run time from BuildKit's own timestamps; None while running or never started."""
-        if self.started is None or self.completed is None:
-            return None
-        return max(0.0, (self.completed - self.started).total_seconds())
-
-    @property
-    def is_dockerfile_step(self) -> bool:
-        return self.index is not None
-
-    @property
-    def is_from(self) -> bool:
-        return self.is_dockerfile_step and self.instruction.upper().startswith("FROM ")
-
-    @property
-    def is_cache_import(self) -> bool:
-        """`[svc] importing cache manifest from X`: its error never fails a build."""
-        return self.instruction.startswith(_CACHE_IMPORT)
-
-    @property
-    def running(self) -> bool:
-        return self.started is not None and self.completed is None
-
-    @property
-    def done(self) -> bool:
-        return self.completed is not None
-
-    @property
-    def hard_error(self) -> bool:
-        """An error that means this step failed (not a missing cache_from image)."""
-        return bool(self.error) and not self.is_cache_import
-
-    def elapsed(self, now: datetime) -> float | None:
-        """Seconds since the step started (its run time once completed)."""
-        if self.started is None:
-            return None
-        end = self.completed if self.completed is not None else now
-        return max(0.0, (end - self.started).total_seconds())
-
-    def to_dict(self, *, log_lines: int | None = 0) -> dict[str, Any]:
-        """JSON-ready dict. `log_lines`: how many last log lines to include (None: all kept)."""
-        data: dict[str, Any] = {
-            "service": self.service,
-            "digest": self.digest,
-            "name": self.name,
-            "stage": self.stage,
-            "index": self.index,
-            "total": self.total,
-            "instruction": self.instruction,
-            "started": _iso(self.started),
-            "completed": _iso(self.completed),
-            "seconds": self.seconds,
-            "cached": self.cached,
-            "error": self.error,
-            "shared": self.shared,
-        }
-        if log_lines is None:
-            data["log_tail"] = list(self.log_tail)
-        elif log_lines > 0:
-            data["log_tail"] = list(self.log_tail[-log_lines:])
-        return data
-
-
-@dataclass(frozen=True)
-class StepStarted:
-    """A vertex began running (live view: show it as the running step)."""
-
-    service: str
-    step: Step
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    """A vertex completed, came from cache, or failed.
-
-    BuildKit sometimes revises a completed vertex (`cached` arrives in a later message): the same
-    step can then be finished twice, and the later event wins.
-    """
-
-    service: str
-    step: Step
-
-    @property
-    def cached(self) -> bool:
-        return self.step.cached
-
-    @property
-    def seconds(self) -> float | None:
-        return self.step.seconds
-
-    @property
-    def error(self) -> str | None:
-        return self.step.error
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """One complete line of a vertex's output (stream 1 = stdout, 2 = stderr)."""
-
-    service: str
-    digest: str
-    stream: int
-    text: str
-
-
-@dataclass(frozen=True)
-class PlainText:
-    """A line of the stream that is not JSON (a failed buildx build appends the reason)."""
-
-    text: str
-
-
-Event: TypeAlias = StepStarted | StepFinished | LogLine | PlainText
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    """One service's build: every vertex as a Step, totals, cache use, the failure if any.
-
-    `ok` is None while the outcome is unknown (no exit code given). `cache_ratio` counts
-    Dockerfile steps (`[stage N/M]`) only, without BuildKit's internal vertices and without
-    `FROM` steps: BuildKit reports the `FROM` of a local base image as cached in one build and
-    not in the next, and it never runs anything, so counting it would make a fully cached
-    rebuild look like 7/8.
-    """
-
-    service: str
-    steps: tuple[Step, ...]
-    started: datetime | None
-    finished: datetime | None
-    ok: bool | None
-    error: str | None = None
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def seconds(self) -> float | None:
-        if self.started is None or self.finished is None:
-            return None
-        return max(0.0, (self.finished - self.started).total_seconds())
-
-    @property
-    def dockerfile_steps(self) -> tuple[Step, ...]:
-        return tuple(step for step in self.steps if step.is_dockerfile_step)
-
-    @property
-    def total_steps(self) -> int:
-        """Dockerfile steps known so far (BuildKit announces them before running them)."""
-        return len(self.dockerfile_steps)
-
-    @property
-    def done_steps(self) -> int:
-        return sum(1 for step in self.dockerfile_steps if step.done)
-
-    @property
-    def cached_steps(self) -> int:
-        return sum(1 for step in self.dockerfile_steps if step.cached and step.done)
-
-    @property
-    def cache_ratio(self) -> float | None:
-        """Cached share of the Dockerfile steps other than FROM; None when there are none."""
-        countable = [step for step in self.dockerfile_steps if not step.is_from]
-        if not countable:
-            return None
-        return sum(1 for step in countable if step.cached) / len(countable)
-
-    @property
-    def running_steps(self) -> tuple[Step, ...]:
-        return tuple(step for step in self.steps if step.running)
-
-    def slowest(self, n: int = 3) -> list[Step]:
-        """The `n` Dockerfile steps that ran (not from cache) for longest, slowest first."""
-        ran = [
-            step
-            for step in self.dockerfile_steps
-            if not step.cached and step.seconds is not None and not step.is_from
-        ]
-        return sorted(ran, key=lambda step: step.seconds or 0.0, reverse=True)[:n]
-
-    @property
-    def failing_step(self) -> Step | None:
-        """The step that failed the build (None when the build did not fail)."""
-        if self.ok is not False:
-            return None
-        failed = [step for step in self.steps if step.hard_error]
-        if not failed:
-            return None
-        # A Dockerfile step beats a BuildKit vertex; among equals the one that ended last.
-        failed.sort(
-            key=lambda step: (
-                step.is_dockerfile_step,
-                step.completed or datetime.min.replace(tzinfo=timezone.utc),
-            )
-        )
-        return failed[-1]
-
-    def failure_log(self, lines: int = DEFAULT_FAILURE_LINES) -> list[str]:
-        step = self.failing_step
-        if step is None:
-            return []
-        return list(step.log_tail[-lines:])
-
-    def to_dict(self, *, failure_lines: int = DEFAULT_FAILURE_LINES) -> dict[str, Any]:
-        failing = self.failing_step
-        return {
-            "service": self.service,
-            "ok": self.ok,
-            "error": self.error,
-            "started": _iso(self.started),
-            "finished": _iso(self.finished),
-            "seconds": self.seconds,
-            "total_steps": self.total_steps,
-            "cached_steps": self.cached_steps,
-            "cache_ratio": self.cache_ratio,
-            "slowest": [step.to_dict() for step in self.slowest()],
-            "failing_step": (
-                failing.to_dict(log_lines=failure_lines) if failing is not None else None
-            ),
-            "warnings": list(self.warnings),
-            "steps": [step.to_dict() for step in self.steps],
-        }
 
 
 @dataclass
