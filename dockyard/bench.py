@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard import dockerignore
 from dockyard.errors import BuildFailed, DockyardError, Interrupted, SettingsError
 from dockyard.progress import BuildReport, Event, RawJsonStream
+from dockyard.progress.runner import run_stream
 from dockyard.settings import BenchStrategy, default
 
 if TYPE_CHECKING:
@@ -853,26 +854,26 @@ class BenchRun:
         self.listener.build_started(label, self._index, plan.builds())
         if image not in self._owned.tags:  # before the build: Ctrl-C may land after the tag
             self._owned.tags.append(image)
-        stream = RawJsonStream(default_service=strategy.name)
-        command_error: DockyardError | None = None
-        started = time.monotonic()
-        try:
-            for source, chunk in self.engine.buildx_build_stream(
+        run = run_stream(
+            self.engine.buildx_build_stream(
                 folder,
                 dockerfile=folder / strategy.scratch_dockerfile,
                 tag=image,
                 build_args=self._build_args(strategy, rep),
                 no_cache=scenario == "cold",
-            ):
-                if source == "stderr":
-                    self.listener.build_events(stream.feed(chunk, source), stream)
-        except DockyardError as err:
-            command_error = err
-        seconds = time.monotonic() - started
-        self.listener.build_events(stream.close(), stream)
-        report = stream.report(strategy.name, 1 if command_error else 0)
-        if command_error is not None:
-            raise _failure(label, report, command_error)
+            ),
+            RawJsonStream(default_service=strategy.name),
+            on_events=self.listener.build_events,
+        )
+        seconds = run.seconds
+        report = run.report(strategy.name)
+        if run.status == "interrupted":
+            raise Interrupted(
+                "benchmark interrupted; its images and cache mounts were removed",
+                "run `inv bench` again when ready",
+            )
+        if run.error is not None:
+            raise _failure(label, report, run.error)
         inspect = self.engine.image_inspect(image)
         image_id = str(inspect.get("Id", ""))
         if image_id and image_id not in self._owned.image_ids:
@@ -1051,15 +1052,6 @@ def remove_leftovers(engine: EngineProtocol, leftovers: Leftovers) -> list[str]:
 
 
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:
-    # Ctrl-C in a terminal reaches the docker CLI too: BuildKit cancels the build ("context
-    # canceled") and the CLI may exit before Python sees its KeyboardInterrupt.
-    texts = [err.message, err.detail, err.call.stderr if err.call else ""]
-    texts += [step.error or "" for step in report.steps]
-    if any("context canceled" in text for text in texts):
-        return Interrupted(
-            "benchmark interrupted; its images and cache mounts were removed",
-            "run `inv bench` again when ready",
-        )
     step = report.failing_step
     if step is None:
         return BuildFailed(

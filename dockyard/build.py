@@ -9,7 +9,6 @@ the last successful build of that service in the ledger.
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ from dockyard.engine import EngineProtocol
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import BuildReport, Event, RawJsonStream
+from dockyard.progress.runner import run_stream
 
 FAILURE_LOG_LINES = 30
 
@@ -219,25 +219,19 @@ def run_build(
     project = engine.project_name
     previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
 
-    stream = RawJsonStream([p.service for p in plans])
-    started_at, started = _now(), time.monotonic()
-    returncode, stderr, status, error = 0, "", "ok", ""
-    try:
-        for source, line in engine.build_stream(services, no_cache=no_cache, pull=pull):
-            on_events(stream.feed(line, source), stream)
-        on_events(stream.close(), stream)
-    except KeyboardInterrupt:
-        status, error, returncode = "interrupted", "interrupted (Ctrl-C)", 130
-        stream.close()
-    except DockyardError as err:
-        status, error, returncode = "failed", err.message, 1
-        stderr = err.call.stderr if err.call else err.detail
-        on_events(stream.close(), stream)
-    seconds = time.monotonic() - started
+    run = run_stream(
+        engine.build_stream(services, no_cache=no_cache, pull=pull),
+        RawJsonStream([p.service for p in plans]),
+        on_events=on_events,
+    )
+    status = run.status
+    error = run.error.message if run.error else ""
+    if status == "interrupted" and not error:
+        error = "interrupted (Ctrl-C)"
 
     results = []
     for plan in plans:
-        report = stream.report(plan.service, returncode, stderr=stderr)
+        report = run.report(plan.service)
         result = ServiceResult(
             plan,
             report,
@@ -254,7 +248,9 @@ def run_build(
         result.reasons = _reasons(result)
         results.append(result)
 
-    outcome = BuildOutcome(results, seconds, status, error, started_at=started_at)
+    outcome = BuildOutcome(
+        results, run.seconds, status, error, started_at=run.started_at.isoformat(timespec="seconds")
+    )
     outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
     if status == "interrupted":
         raise Interrupted(

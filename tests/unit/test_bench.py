@@ -23,7 +23,7 @@ from dockyard.bench import (
 )
 from dockyard.engine.buildx import build_command
 from dockyard.engine.errors import translate
-from dockyard.errors import DockyardError, Interrupted, SettingsError
+from dockyard.errors import DockyardError, SettingsError
 from dockyard.progress import BuildReport, reports_from_stream
 from dockyard.render import bench as render_bench
 from dockyard.render import make_console
@@ -714,21 +714,6 @@ def test_step_text_drops_mount_flags() -> None:
     assert render_bench.step_text(name, 60) == (
         "[runtime 5/7] RUN export UV_CONFIG_FILE=/tmp/deps/uv.toml..."
     )
-
-
-def test_a_build_canceled_by_ctrl_c_is_an_interruption_not_a_broken_dockerfile() -> None:
-    text = (DATA / "naive-canceled.rawjson").read_text(encoding="utf-8")
-    assert text.rstrip().endswith("ERROR: failed to solve: Canceled: context canceled")
-    report = reports_from_stream(text, returncode=1, default_service="naive")["naive"]
-    assert report.ok is False
-    err = translate(
-        DockerException(
-            ["docker", "buildx", "build"], 1, stderr=text.rstrip().splitlines()[-1].encode()
-        )
-    )
-    failure = bench._failure("rep 1/3  cold       naive", report, err)
-    assert isinstance(failure, Interrupted)
-    assert failure.exit_code == 130
 
 
 def test_a_failing_step_is_named_with_its_log() -> None:

@@ -1,0 +1,143 @@
+"""build.run_build with the shared fake engine, fed real captured Compose build streams.
+
+The captures (tests/data/rawjson, see its README) are of a two-service project: `backend`
+(stages deps + runtime) and `worker`. The fake serves them as `compose build` output; the
+contexts on disk are the same files, so fingerprints and reasons are computed for real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from python_on_whales.exceptions import DockerException
+
+from dockyard import build
+from dockyard.engine.errors import translate
+from dockyard.errors import BuildFailed, Interrupted
+from dockyard.ledger import Ledger
+from dockyard.progress import RawJsonStream
+from dockyard.progress.runner import run_stream
+from dockyard.settings import load_settings
+from tests.fake_engine import BuildScript, FakeEngine
+
+RAWJSON = Path(__file__).resolve().parents[1] / "data" / "rawjson"
+BENCH = Path(__file__).resolve().parents[1] / "data" / "bench"
+
+
+def chunks(capture: str) -> list[tuple[str, bytes]]:
+    data = (RAWJSON / f"{capture}.out").read_bytes()
+    return [("stdout", line) for line in data.splitlines(keepends=True)]
+
+
+def image(name: str) -> dict[str, dict[str, Any]]:
+    return {name: {"Id": f"sha256:{name.encode().hex()[:64]:0<64}", "Size": 1000}}
+
+
+def project(tmp_path: Path, *builds: BuildScript) -> FakeEngine:
+    backend, worker = tmp_path / "backend", tmp_path / "worker"
+    (backend / "app").mkdir(parents=True)
+    worker.mkdir()
+    (backend / "Dockerfile").write_text(
+        "FROM dockyard-local/python:3.11-slim AS deps\nWORKDIR /deps\nCOPY requirements.txt ./\n"
+        "RUN echo deps\nFROM dockyard-local/python:3.11-slim AS runtime\nWORKDIR /app\n"
+        "COPY --from=deps /deps/requirements.txt ./\nCOPY app ./app\nRUN python3 -c 1\n",
+        encoding="utf-8",
+    )
+    (backend / "requirements.txt").write_text("requests==2.31.0\n", encoding="utf-8")
+    (backend / "app" / "main.py").write_text('print("hello")\n', encoding="utf-8")
+    (worker / "Dockerfile").write_text(
+        "FROM dockyard-local/python:3.11-slim\nCOPY worker.py /w/\nRUN python3 /w/worker.py\n",
+        encoding="utf-8",
+    )
+    (worker / "worker.py").write_text('print("ready")\n', encoding="utf-8")
+    settings = load_settings(
+        tmp_path,
+        environ={
+            "COMPOSE_FILE": str(tmp_path / "compose.yml"),
+            "DOCKYARD_ENV_FILE": str(tmp_path / "none.env"),
+            "DOCKYARD_STATE_DIR": str(tmp_path / "state"),
+        },
+    )
+    services = {
+        "backend": {"build": {"context": str(backend)}, "image": "demo/backend:1"},
+        "worker": {"build": {"context": str(worker)}, "image": "demo/worker:1"},
+    }
+    return FakeEngine(settings, services, builds=builds)
+
+
+def test_a_build_reports_and_records_every_service(tmp_path: Path) -> None:
+    engine = project(
+        tmp_path,
+        BuildScript(chunks("compose_cold"), produces={**image("demo/backend:1"), **image("w")}),
+    )
+    outcome = build.run_build(engine, ["backend", "worker"])
+    assert engine.calls == [("build", ("backend", "worker"), False, False)]
+    assert outcome.ok and [r.service for r in outcome.services] == ["backend", "worker"]
+    backend = outcome.services[0]
+    assert build.cache_counts(backend.report) == (2, 7)  # the two WORKDIRs hold no token
+    assert backend.image_size == 1000
+    assert backend.reasons and all("no earlier build" in why for why in backend.reasons.values())
+    (recorded,) = Ledger(engine.settings.ledger_path).service_builds(services=["backend"])
+    assert (recorded.status, recorded.steps_total, recorded.steps_cached) == ("ok", 7, 2)
+    assert recorded.build_id == outcome.build_id
+
+
+def test_a_rebuild_after_an_edit_names_the_edited_file(tmp_path: Path) -> None:
+    engine = project(
+        tmp_path,
+        BuildScript(chunks("compose_cold"), produces=image("demo/backend:1")),
+        BuildScript(chunks("compose_code_edit"), produces=image("demo/backend:1")),
+    )
+    build.run_build(engine, ["backend", "worker"])
+    main = tmp_path / "backend" / "app" / "main.py"
+    main.write_text('print("hello, edited")\nprint("one more line")\n', encoding="utf-8")
+    outcome = build.run_build(engine, ["backend", "worker"])
+    backend, worker = outcome.services
+    reasons = list(backend.reasons.values())
+    assert any("app/main.py" in why and "changed" in why for why in reasons), reasons
+    assert backend.previous is not None and worker.reasons == {}
+
+
+def test_a_failed_build_is_recorded_and_raised_with_the_step(tmp_path: Path) -> None:
+    stderr = (RAWJSON / "compose_fail.err").read_bytes()
+    failure = translate(DockerException(["docker", "compose", "build"], 17, stderr=stderr))
+    engine = project(tmp_path, BuildScript(chunks("compose_fail"), error=failure))
+    with pytest.raises(BuildFailed) as caught:
+        build.run_build(engine, ["backend", "worker"])
+    assert caught.value.message.startswith("build of backend failed at `RUN echo")
+    assert "about to fail" in caught.value.detail
+    statuses = {b.service: b.status for b in Ledger(engine.settings.ledger_path).service_builds()}
+    assert statuses == {"backend": "failed", "worker": "ok"}
+
+
+def test_ctrl_c_is_recorded_as_interrupted(tmp_path: Path) -> None:
+    engine = project(tmp_path, BuildScript(chunks("compose_cold")[:40], error=KeyboardInterrupt()))
+    with pytest.raises(Interrupted):
+        build.run_build(engine, ["backend", "worker"])
+    (record,) = Ledger(engine.settings.ledger_path).service_builds(services=["backend"])
+    assert record.status == "interrupted"
+
+
+def test_the_runner_tells_a_canceled_build_from_a_broken_one() -> None:
+    text = (BENCH / "naive-canceled.rawjson").read_text(encoding="utf-8")
+    assert text.rstrip().endswith("ERROR: failed to solve: Canceled: context canceled")
+
+    def canceled() -> Iterator[tuple[str, bytes]]:
+        yield "stderr", text.encode()
+        stderr = text.rstrip().splitlines()[-1].encode()
+        raise translate(DockerException(["docker", "buildx", "build"], 1, stderr=stderr))
+
+    run = run_stream(canceled(), RawJsonStream(default_service="naive"))
+    assert (run.status, run.returncode) == ("interrupted", 130)
+
+    def broken() -> Iterator[tuple[str, bytes]]:
+        yield "stdout", (RAWJSON / "compose_fail.out").read_bytes()
+        stderr = (RAWJSON / "compose_fail.err").read_bytes()
+        raise translate(DockerException(["docker", "compose", "build"], 17, stderr=stderr))
+
+    run = run_stream(broken(), RawJsonStream(["backend", "worker"]))
+    assert run.status == "failed" and run.report("backend").ok is False
+    assert run.report("backend").failing_step is not None
