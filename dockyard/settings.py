@@ -34,8 +34,10 @@ class SettingSpec:
 SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "COMPOSE_FILE",
-        "docker-compose.yml",
-        "Compose file(s) of the project, separated by ':' (';' on Windows)",
+        "",
+        "Compose file(s) of the project, separated by ':' (';' on Windows) (default: "
+        "compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml, in the project "
+        "folder or the nearest one above it, as Compose looks for them)",
     ),
     SettingSpec(
         "COMPOSE_PROJECT_NAME",
@@ -183,6 +185,20 @@ class Settings:
 def default(name: str) -> str:
     """The default of a setting, as written in `.env` (from the one table above)."""
     return next(spec.default for spec in SETTINGS if spec.name == name)
+
+
+# The names Compose looks for when no file is named, in its order of preference.
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def find_compose_file(start: Path) -> Path:
+    """The compose file Compose itself would pick: the first default name in `start` or the
+    nearest folder above it; `start/compose.yaml` (reported as missing later) when none."""
+    for folder in (start, *start.parents):
+        for name in COMPOSE_FILE_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+    return start / COMPOSE_FILE_NAMES[0]
 
 
 def split_compose_file(value: str, separator: str) -> list[str]:
@@ -359,9 +375,7 @@ def load_settings(
     compose_files = tuple(
         (compose_base / part).resolve() if not Path(part).is_absolute() else Path(part)
         for part in split_compose_file(get("COMPOSE_FILE"), separator)
-    )
-    if not compose_files:
-        raise SettingsError("COMPOSE_FILE is empty", "unset it or name a compose file")
+    ) or (find_compose_file(root),)
 
     state_dir = _path_setting(get("DOCKYARD_STATE_DIR"), env_file.parent) or env_file.parent
 

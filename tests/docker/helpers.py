@@ -93,6 +93,29 @@ class Project:
             cwd=self.root,
         )
 
+    def dockyard(
+        self, *args: str, timeout: float = 600, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        """The `dockyard` command (`python -m dockyard`), run in the project's folder."""
+        return subprocess.run(
+            [sys.executable, "-m", "dockyard", *args],
+            env=self.environ(**extra),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+            cwd=self.root,
+        )
+
+    def dockyard_json(self, *args: str, **extra: str | None) -> Any:
+        done = self.dockyard(*args, "--json", **extra)
+        assert done.returncode == 0, (
+            f"dockyard {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        )
+        return json.loads(done.stdout)
+
     def inv_json(self, *args: str, **extra: str | None) -> Any:
         done = self.inv(*args, "--json", **extra)
         assert done.returncode == 0, f"inv {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"

@@ -144,7 +144,7 @@ def test_compose_file_invalid_yaml(simple: Project, tmp_path: Path) -> None:
 def test_unknown_service(simple: Project) -> None:
     done = simple.inv("build-fast", "--service", "nosuch")
     assert_one_error(done, "unknown buildable service 'nosuch'", code=2, hint="choose from: app")
-    done = simple.inv("logs", "nosuch")
+    done = simple.inv("logs", "--service", "nosuch")
     assert_one_error(done, "unknown service 'nosuch'", code=2, hint="choose from: app")
 
 
@@ -261,7 +261,7 @@ def test_health_timeout(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
 
 @pytest.mark.parametrize("task", ["history", "inspect-layers"])
 def test_unknown_image(simple: Project, task: str) -> None:
-    done = simple.inv(task, "no-such-image:nope")
+    done = simple.dockyard(task, "no-such-image:nope")
     assert_one_error(done, "image not found: no-such-image:nope", code=2, hint="docker image ls")
 
 

@@ -92,13 +92,13 @@ def test_size_agrees_with_docker_image_inspect(project: Project) -> None:
 
 
 def test_size_change_is_measured_against_the_previous_build(project: Project) -> None:
-    first = project.inv_json("size", "backend")[0]
+    first = project.inv_json("size", "--image", "backend")[0]
     main = project.root / "backend" / "app" / "main.py"
     added = f"\n# {unique('edit')}\n"
     main.write_text(main.read_text(encoding="utf-8") + added, encoding="utf-8")
     report = project.inv_json("build-fast")
     assert report["status"] == "ok"
-    (row,) = project.inv_json("size", "backend")
+    (row,) = project.dockyard_json("size", "backend")  # the program's positional
     assert row["image_id"] == report["services"][0]["image_id"] != first["image_id"]
     assert row["previous"]["image_id"] == first["image_id"]
     assert row["previous"]["size"] == first["size"]
@@ -113,7 +113,9 @@ def test_size_over_budget_fails_with_one_line(project: Project) -> None:
     assert line.startswith("✗ backend is over budget:") or line.startswith("x backend is over")
     assert "(--max-size)" in line
 
-    rows = json.loads(project.inv("size", "backend", "--json", "--max-size", "1MB").stdout)
+    rows = json.loads(
+        project.inv("size", "--image", "backend", "--json", "--max-size", "1MB").stdout
+    )
     assert rows[0]["over_budget"] is True and rows[0]["budget"] == 1_000_000
 
 
@@ -139,7 +141,7 @@ def test_history_agrees_with_docker_image_history(project: Project) -> None:
     assert "COPY app/ ./app/" in instructions
     assert not any("#(nop)" in text or "# buildkit" in text for text in instructions)
 
-    table = project.inv("history", "backend")
+    table = project.dockyard("history", "backend")
     assert table.returncode == 0, table.stderr
     assert "COPY app/ ./app/" in table.stdout and "base" in table.stdout
 
@@ -162,7 +164,7 @@ def test_inspect_layers_backend_passes_the_default_gate(project: Project) -> Non
     # The user's layers store what Docker says they add (no symlinks made in them).
     assert analysis["user_bytes"] == image["Size"] - base["Size"]
 
-    table = project.inv("inspect-layers", "backend", "--ci")
+    table = project.inv("inspect-layers", "--image", "backend", "--ci")
     assert table.returncode == 0, table.stderr
     assert "gate: PASS" in table.stdout
     assert "Traceback" not in table.stdout + table.stderr
@@ -172,7 +174,7 @@ def test_wasteful_image_reports_exactly_the_deleted_file(
     project: Project, wasteful_image: str
 ) -> None:
     done = project.inv(
-        "inspect-layers", wasteful_image, "--ci", "--json", "--base", PYTHON_IMAGE,
+        "inspect-layers", "--image", wasteful_image, "--ci", "--json", "--base", PYTHON_IMAGE,
         "--max-wasted", "2MB",
     )  # fmt: skip
     assert done.returncode == 1
@@ -188,7 +190,7 @@ def test_wasteful_image_reports_exactly_the_deleted_file(
     assert "layer gate FAIL" in line and "(and 1 more)" in line
 
     # Without --base and without a Dockerfile, the base is unknown and the output says so.
-    plain = project.inv("inspect-layers", wasteful_image)
+    plain = project.dockyard("inspect-layers", wasteful_image)
     assert plain.returncode == 0, plain.stderr  # no --ci: the gate is shown, not enforced
     assert "every layer counted as yours" in " ".join(plain.stdout.split())
     # ... so the base's 190 MB count as the user's and dilute the waste: 98.5% efficient.
@@ -197,7 +199,7 @@ def test_wasteful_image_reports_exactly_the_deleted_file(
 
 @pytest.mark.parametrize("task", ["history", "inspect-layers", "size"])
 def test_unknown_image_is_one_line_with_a_hint(project: Project, task: str) -> None:
-    done = project.inv(task, "nosuch-dockyard:image")
+    done = project.inv(task, "--image", "nosuch-dockyard:image")
     assert done.returncode == 2
     line = one_line_error(done)
     assert "image not found: nosuch-dockyard:image" in line

@@ -504,27 +504,3 @@ def test_save_that_succeeds_with_a_broken_archive_raises_the_archive_error(
     engine = fake_docker(tmp_path, b"not a tar at all" * 100, "", 0)
     with pytest.raises(ArchiveError):
         save_and_analyse(engine)
-
-
-# --------------------------------------------------------------------------- [SERVICE|IMAGE] args
-
-
-def parse_cli(*argv: str) -> dict[str, dict[str, Any]]:
-    """What Invoke's parser makes of `inv ARGV` with dockyard's tasks (no task runs)."""
-    from invoke.parser import Parser
-
-    import tasks
-
-    result = Parser(contexts=tasks.ns.to_contexts()).parse_argv(list(argv))
-    return {str(context.name): context.as_kwargs for context in result}
-
-
-def test_image_argument_is_an_optional_positional() -> None:
-    assert parse_cli("history")["history"]["image"] == ""
-    assert parse_cli("history", "backend")["history"]["image"] == "backend"
-    assert parse_cli("inspect-layers", "--ci", "nosuch:image")["inspect-layers"]["image"] == (
-        "nosuch:image"
-    )
-    both = parse_cli("size", "backend,postgres", "--json", "inspect-layers", "--top", "3")
-    assert both["size"]["image"] == "backend,postgres" and both["size"]["json"] is True
-    assert both["inspect-layers"] == {**both["inspect-layers"], "image": "", "top": 3}

@@ -29,7 +29,9 @@ def write_env(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_without_env_file(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, environ={})
-    assert settings.compose_files == ((tmp_path / "docker-compose.yml").resolve(),)
+    assert settings.compose_files == (
+        tmp_path.resolve() / "compose.yaml",
+    )  # missing: reported later
     assert settings.project_name is None
     assert settings.profiles == ()
     assert settings.wait_timeout == 180
@@ -205,3 +207,15 @@ def test_doctor_thresholds(tmp_path: Path) -> None:
     assert settings.doctor_context_bytes == 7_000_000
     with pytest.raises(SettingsError, match="DOCKYARD_DOCTOR_MIN_FREE_GB must be a whole number"):
         settings_for(tmp_path, DOCKYARD_DOCTOR_MIN_FREE_GB="lots")
+
+
+def test_the_compose_file_is_found_as_compose_finds_it(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n", encoding="utf-8")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    assert load_settings(sub, environ={}).compose_files == (
+        tmp_path.resolve() / "docker-compose.yml",
+    )
+    (sub / "compose.yaml").write_text("services: {}\n", encoding="utf-8")
+    (sub / "compose.yml").write_text("services: {}\n", encoding="utf-8")
+    assert load_settings(sub, environ={}).compose_files == (sub.resolve() / "compose.yaml",)
