@@ -15,14 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-try:
-    from dockyard.dockerfile.parser import Command, DockerfileSyntaxError, parse_string
-except ImportError:  # TEMPORARY until the port lands
-    from dockyard.dockerfile._shim import (  # type: ignore[assignment]
-        Command,
-        DockerfileSyntaxError,
-        parse_string,
-    )
+from dockyard.dockerfile.parser import Command, DockerfileSyntaxError, parse_string
 
 __all__ = [
     "Dockerfile",

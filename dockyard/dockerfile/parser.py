@@ -7,6 +7,7 @@ the two on a corpus. Comments marked "HEAD:" say where later BuildKit parses dif
 
 from __future__ import annotations
 
+import math
 import re
 import types
 from collections.abc import Callable, Mapping
@@ -189,9 +190,9 @@ def _process_line(d: _Directives, raw: str, strip_left: bool) -> str:
 
 
 def _trim_continuation(line: str, escape: str) -> tuple[str, bool]:
-    """Drop a trailing escape token (the continuation); True when the line ends here.
+    r"""Drop a trailing escape token (the continuation); True when the line ends here.
 
-    Go's regex `([^\\])\\[ \t]*$|^\\[ \t]*$`: an escaped escape token (`\\\\`) does not continue.
+    Go's regex `([^\\])\\[ \t]*$|^\\[ \t]*$`: an escaped escape token (`\\`) does not continue.
     """
     stripped = line.rstrip(" \t")
     if stripped.endswith(escape) and (len(stripped) == 1 or stripped[-2] != escape):
@@ -447,7 +448,8 @@ def _json_value_end(s: str, i: int, depth: int) -> int:
             i += len(literal)
         else:
             number = _JSON_NUMBER.match(s, i)
-            if number is None or number.end() == i:
+            # A number past float64 is an error too, once the value is decoded.
+            if number is None or number.end() == i or math.isinf(float(number.group())):
                 return -1
             i = number.end()
         # After a value: close containers, or take a comma and go on to the next value.

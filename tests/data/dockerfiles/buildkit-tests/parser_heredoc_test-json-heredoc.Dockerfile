@@ -1,0 +1,7 @@
+
+FROM alpine:3.6
+
+RUN ["whoami"]
+RUN ["<<EOF"]
+RUN ["<<'EOF'"]
+	
