@@ -1,9 +1,9 @@
 """Which image an archive holds and its layers in order, from either `docker save` layout.
 
 "oci": `index.json` and OCI manifests (Docker 25+ and the containerd store, which also write a
-compatibility `manifest.json`); "docker-archive": `manifest.json` alone, `<id>/layer.tar`
-(Docker < 25). The instruction of each layer is the config's `history` with `empty_layer`
-entries skipped.
+compatibility `manifest.json` whose RepoTags name each image by its config); "docker-archive":
+`manifest.json` alone, `<id>/layer.tar` (Docker < 25). The instruction of each layer is the
+config's `history` with `empty_layer` entries skipped.
 """
 
 from __future__ import annotations
@@ -139,23 +139,45 @@ def _oci_manifests(
         yield descriptor, names
 
 
+def _compat_tags(scan: ArchiveScan) -> dict[str, list[str]]:
+    """RepoTags by config member, from the `manifest.json` Docker 25+ writes beside index.json."""
+    try:
+        compat = json.loads(scan.json_docs.get("manifest.json", b"[]"))
+    except ValueError:
+        return {}
+    entries = (
+        [entry for entry in compat if isinstance(entry, dict)] if isinstance(compat, list) else []
+    )
+    return {
+        scan.resolve(str(entry.get("Config", ""))): [
+            str(tag) for tag in entry.get("RepoTags") or []
+        ]
+        for entry in entries
+        if entry.get("Config")
+    }
+
+
+def _config_member(scan: ArchiveScan, manifest_member: str) -> str:
+    """The config blob an OCI manifest names ("" if it cannot be read; checked when used)."""
+    try:
+        manifest = json.loads(scan.json_docs.get(manifest_member, b"{}"))
+    except ValueError:
+        return ""
+    config = manifest.get("config") if isinstance(manifest, dict) else None
+    return _blob_path(str(config.get("digest", ""))) if isinstance(config, dict) else ""
+
+
 def _oci_layout(scan: ArchiveScan, image: str | None) -> ImageLayout:
     index = scan.load_json("index.json", "OCI index")
-    compat_tags: list[str] = []
-    if "manifest.json" in scan.json_docs:  # Docker 25+ writes both; its RepoTags name the image
-        try:
-            compat = json.loads(scan.json_docs["manifest.json"])
-            if isinstance(compat, list) and compat and isinstance(compat[0], dict):
-                compat_tags = [str(tag) for tag in compat[0].get("RepoTags") or []]
-        except ValueError:
-            pass
+    tags_by_config = _compat_tags(scan)
     found_any = False
     for descriptor, names in _oci_manifests(scan, index):
         found_any = True
         full_names = [name for name in names if name and ("/" in name or ":" in name)]
+        member = _blob_path(str(descriptor.get("digest", "")))
+        compat_tags = tags_by_config.get(_config_member(scan, member), [])
         if image is not None and not _matches(image, full_names + compat_tags):
             continue
-        member = _blob_path(str(descriptor.get("digest", "")))
         if member not in scan.json_docs:
             continue  # a platform whose blobs were not saved
         manifest = scan.load_json(member, "OCI manifest")

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -73,3 +76,39 @@ def test_empty_layers_in_history_are_skipped_when_mapping_instructions() -> None
 def test_history_shorter_than_layers_leaves_instructions_empty() -> None:
     image = one_image(layer_tar(F("a", 1)), layer_tar(F("b", 1)), hist=history("RUN one"))
     assert [layer.instruction for layer in analyse(oci_archive(image)).layers] == ["RUN one", ""]
+
+
+def rewrite_index(data: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
+    """The archive with its index.json changed in place by `change`."""
+    members: list[tuple[str, bytes | str]] = []
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        for member in archive.getmembers():
+            raw = archive.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "index.json":
+                doc = json.loads(raw)
+                change(doc)
+                raw = json.dumps(doc).encode()
+            members.append((member.name, raw))
+    return write_archive(members)
+
+
+OTHER = Image([layer_tar(F("z", 42))], history("RUN z"), tag="other/img:2")
+
+
+def test_compat_manifest_tags_belong_to_their_own_image() -> None:
+    """Docker 25+ writes index.json and manifest.json; an image's RepoTags are the entry with its
+    config, not the first entry (the index may list the images in another order)."""
+    data = oci_archive(CORE, OTHER, compat_manifest=True)
+    reordered = rewrite_index(data, lambda doc: doc["manifests"].reverse())
+    picked = analyse(reordered, image="example/app:1")
+    assert (picked.image, picked.total_bytes) == ("example/app:1", 20120)
+    assert analyse(reordered, image="other/img:2").total_bytes == 42
+
+    def unnamed(doc: dict[str, Any]) -> None:
+        for descriptor in doc["manifests"]:
+            descriptor.pop("annotations")
+
+    bare = rewrite_index(data, unnamed)  # no names in the index: the compat manifest names them
+    assert analyse(bare).image == "example/app:1"
+    other = analyse(bare, image="other/img:2")
+    assert (other.image, other.total_bytes) == ("other/img:2", 42)
