@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from dockyard.build import BuildOutcome
     from dockyard.engine import Engine
-    from dockyard.images import Target
+    from dockyard.image.targets import ImageTarget
 
 # Invoke config key under which a collection says where its project is (default: the cwd).
 CONFIG_KEY = "dockyard"
@@ -286,13 +286,13 @@ def _names(text: str | None) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-def _one_target(engine: Engine, image: str | None) -> Target:
-    from dockyard import images
+def _one_target(engine: Engine, image: str | None) -> ImageTarget:
+    from dockyard.image.targets import default_target, resolve_target
 
     names = _names(image)
     if len(names) > 1:
         raise SettingsError(f"one image at a time, got {len(names)}", "name one service or image")
-    return images.resolve(engine, names[0]) if names else images.default_target(engine)
+    return resolve_target(engine, names[0]) if names else default_target(engine)
 
 
 @task(
@@ -304,19 +304,20 @@ def _one_target(engine: Engine, image: str | None) -> Target:
 )
 def size(c: Context, image: str = "", json: bool = False, max_size: str = "") -> None:
     """Size, layers and growth since the previous build of the project's images; budgets."""
-    from dockyard import images, render
-    from dockyard.render import layers as render_layers
+    from dockyard import render
+    from dockyard.image.size import budget_failure, size_rows
+    from dockyard.render import image as render_image
 
     with boundary():
         engine = _engine(c)
-        rows = images.size_rows(engine, _names(image), max_size=max_size)
+        rows = size_rows(engine, _names(image), max_size=max_size)
         if json:
             import json as json_module
 
             print(json_module.dumps([row.to_dict() for row in rows], indent=2))
         else:
-            render_layers.print_sizes(render.make_console(), rows)
-        failure = images.budget_failure(rows)
+            render_image.print_sizes(render.make_console(), rows)
+        failure = budget_failure(rows)
         if failure is not None:
             raise failure
 
@@ -337,18 +338,19 @@ def history(
     base: str = "",
 ) -> None:
     """The image's history: created, size and the cleaned instruction of every step."""
-    from dockyard import images, render
-    from dockyard.render import layers as render_layers
+    from dockyard import render
+    from dockyard.image.history import image_history
+    from dockyard.render import image as render_image
 
     with boundary():
         engine = _engine(c)
-        result = images.image_history(engine, _one_target(engine, image), base=base)
+        result = image_history(engine, _one_target(engine, image), base=base)
         if json:
             import json as json_module
 
             print(json_module.dumps(result.to_dict(), indent=2))
             return
-        render_layers.print_history(render.make_console(), result, no_trunc=no_trunc)
+        render_image.print_history(render.make_console(), result, no_trunc=no_trunc)
 
 
 @task(
@@ -375,13 +377,15 @@ def inspect_layers(
     max_size: str = "",
 ) -> None:
     """Read the image from docker save: layers, largest files, wasted bytes, efficiency, gate."""
-    from dockyard import images, render
-    from dockyard.render import layers as render_layers
+    from dockyard import render
+    from dockyard.image.gate import gate_rules
+    from dockyard.image.inspection import inspect_layers as inspect_image_layers
+    from dockyard.render import image as render_image
 
     with boundary():
         engine = _engine(c)
         target = _one_target(engine, image)
-        choice = images.gate_rules(
+        choice = gate_rules(
             engine.settings,
             target,
             min_efficiency=min_efficiency,
@@ -390,13 +394,13 @@ def inspect_layers(
         )
         status = render.make_console(stderr=True)
         with status.status(f"reading docker save {render.escape(target.reference)} ..."):
-            result = images.inspect_layers(engine, target, choice=choice, base=base, top=top)
+            result = inspect_image_layers(engine, target, choice=choice, base=base, top=top)
         if json:
             import json as json_module
 
             print(json_module.dumps(result.to_dict(), indent=2))
         else:
-            render_layers.print_inspection(render.make_console(), result)
+            render_image.print_inspection(render.make_console(), result)
         failure = result.failure()
         if ci and failure is not None:
             raise failure

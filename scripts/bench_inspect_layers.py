@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: `docker save IMAGE | dockyard.layers.analyse_archive` on a ~1 GB image.
+"""Benchmark: `docker save IMAGE | dockyard.image.analysis.analyse_archive` on a ~1 GB image.
 
     python scripts/bench_inspect_layers.py                 # build the image, measure, remove it
     python scripts/bench_inspect_layers.py --keep          # keep the image for another run
@@ -105,7 +105,7 @@ def measure(image: str, base: str | None) -> dict[str, Any]:
     import resource
 
     sys.path.insert(0, str(ROOT))
-    from dockyard.layers import analyse_archive
+    from dockyard.image.analysis import analyse_archive
 
     base_ids: list[str] = []
     if base:

@@ -24,10 +24,13 @@ sys.path.insert(0, str(REPO))
 
 from rich.console import Console  # noqa: E402
 
-from dockyard import build, images, render  # noqa: E402
+from dockyard import build, render  # noqa: E402
 from dockyard.engine import Engine  # noqa: E402
+from dockyard.image.gate import gate_rules  # noqa: E402
+from dockyard.image.inspection import inspect_layers  # noqa: E402
+from dockyard.image.targets import resolve_target  # noqa: E402
 from dockyard.render import build as render_build  # noqa: E402
-from dockyard.render import layers as render_layers  # noqa: E402
+from dockyard.render import image as render_image  # noqa: E402
 from dockyard.settings import load_settings  # noqa: E402
 
 DOCS = REPO / "docs"
@@ -77,13 +80,13 @@ def main() -> None:
             render_build.print_build(console, outcome)
             save(console, "build-summary.svg", "inv build-fast")
 
-            target = images.resolve(engine, "backend")
-            result = images.inspect_layers(
-                engine, target, choice=images.gate_rules(engine.settings, target), top=3
+            target = resolve_target(engine, "backend")
+            result = inspect_layers(
+                engine, target, choice=gate_rules(engine.settings, target), top=3
             )
             console = render.make_console(record=True, width=100, force_terminal=True)
             console.print("[muted]$ inv inspect-layers --top 3 --ci[/muted]")
-            render_layers.print_inspection(console, result)
+            render_image.print_inspection(console, result)
             save(console, "inspect-layers.svg", "inv inspect-layers")
         finally:
             subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, check=False)

@@ -83,6 +83,15 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+def one_line(text: str, width: int | None = None) -> str:
+    """Collapse whitespace (newlines of heredocs, continuation indents) to single spaces; cut to
+    `width` characters with a trailing "..." (ASCII: Windows consoles may be cp1252)."""
+    flat = " ".join(text.split())
+    if width is not None and len(flat) > width:
+        return flat[: max(width - 3, 0)] + "..."[: max(width, 0)]
+    return flat
+
+
 def without_mounts(instruction: str) -> str:
     """`RUN --mount=... --mount=... uv pip sync` says more in a narrow column without its mounts."""
     return re.sub(r"--mount=\S+\s*", "", instruction)

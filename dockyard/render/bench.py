@@ -19,8 +19,7 @@ from dockyard.bench import (
     Sample,
     Stats,
 )
-from dockyard.layers import one_line
-from dockyard.render import escape, symbols, without_mounts
+from dockyard.render import escape, one_line, symbols, without_mounts
 from dockyard.units import format_seconds, format_size
 
 if TYPE_CHECKING:

@@ -8,8 +8,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from dockyard.build import cache_counts
-from dockyard.layers import one_line
-from dockyard.render import escape, symbols, without_mounts
+from dockyard.render import escape, one_line, symbols, without_mounts
 from dockyard.units import format_seconds, format_size
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.layers import clean_instruction
+from dockyard.image.instruction import clean_instruction
 from dockyard.units import parse_size
 from tests.conftest import PYTHON_IMAGE
 from tests.docker.helpers import Project, bundled_backend_copy, unique

@@ -1,6 +1,6 @@
-"""dockyard.layers against the real engine: images built here, read through `docker save` (a pipe,
-never a file), base layers from `docker image inspect BASE`. Each test tags its images with a
-unique name and removes them afterwards; nothing is pulled or pruned."""
+"""dockyard.image's layer analysis against the real engine: images built here, read through
+`docker save` (a pipe, never a file), base layers from `docker image inspect BASE`. Each test
+tags its images with a unique name and removes them afterwards; nothing is pulled or pruned."""
 
 from __future__ import annotations
 
@@ -15,14 +15,9 @@ from typing import Any
 
 import pytest
 
-from dockyard.layers import (
-    GateRules,
-    ImageAnalysis,
-    WastedPath,
-    analyse_archive,
-    clean_instruction,
-    evaluate_gate,
-)
+from dockyard.image.analysis import ImageAnalysis, WastedPath, analyse_archive
+from dockyard.image.gate import GateRules, evaluate_gate
+from dockyard.image.instruction import clean_instruction
 
 pytestmark = pytest.mark.docker
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.dockerfile import ExternalImage, parse, substitute
+from dockyard.dockerfile import DockerfileSyntaxError, ExternalImage, parse, substitute
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,3 +114,40 @@ def test_the_bundled_backend() -> None:
 )
 def test_substitute(text: str, values: dict[str, str], expected: str) -> None:
     assert substitute(text, values) == expected
+
+
+APP_DOCKERFILE = """\
+ARG BASE=example/unused:1
+FROM ${BASE} AS deps
+RUN make data
+FROM deps AS final
+RUN make again
+"""
+
+
+def test_final_base_follows_stage_names_back() -> None:
+    dockerfile = parse(APP_DOCKERFILE)
+    assert dockerfile.final_base({"BASE": "example/base:1"}) == "example/base:1"
+    assert dockerfile.final_base() == "example/unused:1"  # the ARG default
+
+
+def test_final_base_of_the_last_stage_not_the_first() -> None:
+    text = "FROM golang:1.22 AS build\nRUN go build\nFROM alpine:3.20\nCOPY --from=build /x /x\n"
+    assert parse(text).final_base() == "alpine:3.20"
+    assert parse(text).final_base(target="build") == "golang:1.22"
+    assert parse(text).final_base(target="BUILD") == "golang:1.22"  # case-blind
+
+
+def test_final_base_scratch_and_no_from() -> None:
+    text = "FROM python:3.11 AS b\nRUN x\nFROM scratch AS out\nCOPY --from=b /x /x\nFROM out\n"
+    assert parse(text).final_base() == "scratch"
+    assert parse("ARG ONLY=1\n").final_base() is None
+    with pytest.raises(DockerfileSyntaxError, match="file with no instructions"):
+        parse("# nothing here\n")
+
+
+def test_final_base_of_the_bundled_backend() -> None:
+    text = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
+    args = {"PYTHON_IMAGE": "dockyard-local/python:3.11-slim", "CACHE_ID": "x"}
+    assert parse(text).final_base(args) == "dockyard-local/python:3.11-slim"
+    assert parse(text).final_base() == "python:3.11-slim"

@@ -1,8 +1,8 @@
-"""Rendering of `inv size`, `inv history` and `inv inspect-layers`: pure functions of the data.
+"""Rendering of `dockyard.image`'s results (`inv size`, `inv history`, `inv inspect-layers`).
 
-Every string that came from Docker (image names, instructions, paths) is escaped; sizes use
-Docker's decimal units (`human_bytes`); only ASCII is written besides rich's table boxes, which
-rich itself swaps for ASCII on consoles that are not UTF-8.
+Pure functions of the data. Every string that came from Docker (image names, instructions,
+paths) is escaped; sizes use Docker's decimal units (`units.format_size`); only ASCII is written
+besides rich's table boxes, which rich itself swaps for ASCII on consoles that are not UTF-8.
 """
 
 from __future__ import annotations
@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dockyard.layers import one_line
-from dockyard.render import escape
+from dockyard.render import escape, one_line
 from dockyard.units import format_size
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from dockyard.images import BaseInfo, History, Inspection, SizeRow
-    from dockyard.layers import GateResult, ImageAnalysis, Status
+    from dockyard.image.analysis import ImageAnalysis
+    from dockyard.image.base import BaseInfo
+    from dockyard.image.gate import GateResult, GateStatus
+    from dockyard.image.history import History
+    from dockyard.image.inspection import Inspection
+    from dockyard.image.size import SizeRow
 
 STATUS_STYLE = {"PASS": "ok", "WARN": "warn", "FAIL": "fail"}
 
@@ -112,7 +115,7 @@ def _base_line(base: BaseInfo) -> str:
     return f"[warn]{escape(base.note)}[/warn]: its rows are not marked (name it with --base IMAGE)"
 
 
-def history_table(history: History, *, no_trunc: bool = False) -> Table:
+def image_history_table(history: History, *, no_trunc: bool = False) -> Table:
     from rich.table import Table
 
     table = Table(
@@ -141,7 +144,7 @@ def history_table(history: History, *, no_trunc: bool = False) -> Table:
 
 
 def print_history(console: Console, history: History, *, no_trunc: bool = False) -> None:
-    console.print(history_table(history, no_trunc=no_trunc))
+    console.print(image_history_table(history, no_trunc=no_trunc))
     console.print(_base_line(history.base))
 
 
@@ -259,7 +262,7 @@ def summary_table(analysis: ImageAnalysis) -> Table:
     return table
 
 
-def print_gate(console: Console, results: Sequence[GateResult], status: Status) -> None:
+def print_gate(console: Console, results: Sequence[GateResult], status: GateStatus) -> None:
     style = STATUS_STYLE[status]
     if not results:
         console.print("gate: [muted]no rules set[/muted]")

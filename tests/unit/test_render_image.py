@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (expected output: 100-column table lines with escaped quotes)
-"""Renderers of `inv size`, `inv history` and `inv inspect-layers`, as exact text on a 100-column
-console without colour, fed with analyses of the unit-test archives (test_layers) and real
-captured `docker image history` rows (tests/data/history)."""
+"""dockyard.render.image: `inv size`, `inv history` and `inv inspect-layers` as exact text on a
+100-column console without colour, fed with analyses of the tests' synthetic archives
+(tests/image_archives.py) and real captured `docker image history` rows (tests/data/history)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ import json
 
 from rich.console import Console
 
-from dockyard import images, render
-from dockyard.layers import GateRules, analyse_archive, evaluate_gate
-from dockyard.render import layers as render_layers
-from tests.unit.test_layers import CORE, HISTORY, D, F, Image, history, layer_tar, oci_archive
+from dockyard import render
+from dockyard.image.analysis import analyse_archive
+from dockyard.image.base import BaseInfo
+from dockyard.image.gate import GateRules, evaluate_gate
+from dockyard.image.history import History, mark_base_rows, parse_history_row
+from dockyard.image.inspection import Inspection
+from dockyard.image.size import Previous, SizeRow
+from dockyard.image.targets import ImageTarget
+from dockyard.render import image as render_image
+from tests.image_archives import CORE, HISTORY, D, F, Image, history, layer_tar, oci_archive
 
-APP = images.Target("example/app:1", "app", ("app",), True)
+APP = ImageTarget("example/app:1", "app", ("app",), True)
 IMAGE_ID = "sha256:" + "a" * 64
 
 
@@ -30,21 +36,21 @@ def text(out: Console) -> list[str]:
     return [line.rstrip() for line in file.getvalue().splitlines()]
 
 
-def size_rows() -> list[images.SizeRow]:
+def size_rows() -> list[SizeRow]:
     return [
-        images.SizeRow(
+        SizeRow(
             APP,
             True,
             IMAGE_ID,
             220791510,
             6,
             "2026-11-27T17:31:24.922486115Z",
-            images.Previous(7, "sha256:old", 215000000, "2026-11-27T17:00:00+00:00"),
+            Previous(7, "sha256:old", 215000000, "2026-11-27T17:00:00+00:00"),
             300_000_000,
             "DOCKYARD_SIZE_BUDGETS (app)",
         ),
-        images.SizeRow(
-            images.Target("example/db:16", "db", ("db", "cache")),
+        SizeRow(
+            ImageTarget("example/db:16", "db", ("db", "cache")),
             True,
             "sha256:" + "b" * 64,
             474307016,
@@ -54,28 +60,28 @@ def size_rows() -> list[images.SizeRow]:
             300_000_000,
             "--max-size",
         ),
-        images.SizeRow(images.Target("example/worker:1", "worker", ("worker",), True), False),
+        SizeRow(ImageTarget("example/worker:1", "worker", ("worker",), True), False),
     ]
 
 
-def captured_history() -> images.History:
+def captured_history() -> History:
     lines = (HISTORY / "buildkit-args-cache-mount.raw.jsonl").read_text().splitlines()
-    rows = [images.parse_history_row(json.loads(line)) for line in lines]
-    base = images.BaseInfo(
+    rows = [parse_history_row(json.loads(line)) for line in lines]
+    base = BaseInfo(
         "dockyard-local/python:3.11-slim", "final stage of app/Dockerfile", ("sha256:x",), True
     )
-    return images.History(APP, IMAGE_ID, tuple(images.mark_base_rows(rows, rows[-1:])), base)
+    return History(APP, IMAGE_ID, tuple(mark_base_rows(rows, rows[-1:])), base)
 
 
-def inspection(rules: GateRules, **base: object) -> images.Inspection:
+def inspection(rules: GateRules, **base: object) -> Inspection:
     analysis = analyse_archive(
         io.BytesIO(oci_archive(CORE)), base_layer_ids=CORE.diff_ids[:2], top_n=3
     )
-    info = images.BaseInfo(
+    info = BaseInfo(
         "example/base:1", "final stage of app/Dockerfile", tuple(CORE.diff_ids[:2]), True
     )
     gate = evaluate_gate(analysis, rules, image_size=20120)
-    return images.Inspection(
+    return Inspection(
         APP, IMAGE_ID, 20120, "2026-11-27T17:31:24Z", info, analysis, rules, "", tuple(gate), 0.25
     )
 
@@ -98,7 +104,7 @@ not built yet: worker (run `inv build-fast`)
 
 def test_size_table() -> None:
     out = console()
-    render_layers.print_sizes(out, size_rows())
+    render_image.print_sizes(out, size_rows())
     assert text(out) == SIZE.splitlines()
 
 
@@ -132,7 +138,7 @@ base: dockyard-local/python:3.11-slim (final stage of app/Dockerfile)
 
 def test_history_table_one_line_per_instruction() -> None:
     out = console()
-    render_layers.print_history(out, captured_history())
+    render_image.print_history(out, captured_history())
     assert text(out) == HISTORY_TABLE.splitlines()
 
 
@@ -169,7 +175,7 @@ base: dockyard-local/python:3.11-slim (final stage of app/Dockerfile)
 
 def test_history_table_no_trunc_keeps_whole_instructions() -> None:
     out = console()
-    render_layers.print_history(out, captured_history(), no_trunc=True)
+    render_image.print_history(out, captured_history(), no_trunc=True)
     assert text(out) == HISTORY_NO_TRUNC.splitlines()
 
 
@@ -233,20 +239,20 @@ gate: FAIL
 
 def test_inspection() -> None:
     out = console()
-    render_layers.print_inspection(out, inspection(GateRules(0.9, 5000, 30000)))
+    render_image.print_inspection(out, inspection(GateRules(0.9, 5000, 30000)))
     assert text(out) == INSPECTION.splitlines()
 
 
-def clean_inspection(notes: tuple[str, ...] = ()) -> images.Inspection:
+def clean_inspection(notes: tuple[str, ...] = ()) -> Inspection:
     """An image with nothing wasted, no base known, no gate rules."""
     image = Image(
         [layer_tar(D("app"), F("app/a.py", 120)), layer_tar(D("app"), F("app/[db].txt", 5))],
         history("COPY a.py /app/", "RUN echo [db] > /app/[db].txt"),
     )
     analysis = analyse_archive(io.BytesIO(oci_archive(image)), top_n=0)
-    info = images.BaseInfo(None, "", note="base image unknown")
-    return images.Inspection(
-        images.Target("example/[db]:1"),
+    info = BaseInfo(None, "", note="base image unknown")
+    return Inspection(
+        ImageTarget("example/[db]:1"),
         IMAGE_ID,
         125,
         "",
@@ -263,7 +269,7 @@ def clean_inspection(notes: tuple[str, ...] = ()) -> images.Inspection:
 def test_inspection_of_a_clean_image_without_base_or_rules() -> None:
     out = console()
     note = "base image unknown: every layer counted as yours (name the base with --base IMAGE)"
-    render_layers.print_inspection(out, clean_inspection((note,)))
+    render_image.print_inspection(out, clean_inspection((note,)))
     assert text(out) == [
         "example/[db]:1 aaaaaaaaaaaa  125 B in 2 layers, 2 files",
         "read from docker save (oci archive) in 1.5s",
@@ -289,14 +295,14 @@ def test_inspection_of_a_clean_image_without_base_or_rules() -> None:
 
 def test_history_without_a_known_base() -> None:
     history_ = captured_history()
-    unknown = images.History(
+    unknown = History(
         history_.target,
         IMAGE_ID,
         history_.rows[-2:],
-        images.BaseInfo(None, "", note="base image unknown"),
+        BaseInfo(None, "", note="base image unknown"),
     )
     out = console()
-    render_layers.print_history(out, unknown)
+    render_image.print_history(out, unknown)
     assert text(out)[-1] == (
         "base image unknown: its rows are not marked (name it with --base IMAGE)"
     )
@@ -304,7 +310,7 @@ def test_history_without_a_known_base() -> None:
 
 def test_size_of_a_project_without_images() -> None:
     out = console()
-    render_layers.print_sizes(out, [])
+    render_image.print_sizes(out, [])
     assert text(out) == ["the project has no images"]
 
 
@@ -312,9 +318,9 @@ def test_output_survives_a_cp1252_console() -> None:
     raw = io.BytesIO()
     stream = io.TextIOWrapper(raw, encoding="cp1252", errors="strict", newline="\n")
     out = render.make_console(file=stream, width=100, color_system=None)
-    render_layers.print_inspection(out, inspection(GateRules(0.9, 5000, 30000)))
-    render_layers.print_sizes(out, size_rows())
-    render_layers.print_history(out, captured_history())
+    render_image.print_inspection(out, inspection(GateRules(0.9, 5000, 30000)))
+    render_image.print_sizes(out, size_rows())
+    render_image.print_history(out, captured_history())
     stream.flush()
     shown = raw.getvalue().decode("cp1252")
     assert "| your layers (2-4) | 11.7 kB |" in shown  # ASCII table boxes
