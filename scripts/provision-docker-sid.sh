@@ -120,12 +120,20 @@ setup_plugins() {
       log "plugin $CONFIG/cli-plugins/$p -> sid $p"
     fi
   done
-  # Any docker CLI (the sid one or the one on PATH) loads plugins from $DOCKER_CONFIG/cli-plugins first.
-  local compose buildx
-  compose=$(DOCKER_CONFIG=$CONFIG "$BIN/docker" compose version --short)
-  buildx=$(DOCKER_CONFIG=$CONFIG "$BIN/docker" buildx version)
-  case "$compose" in 2.40.*|v2.40.*) ;; *) log "unexpected compose version with DOCKER_CONFIG=$CONFIG: $compose"; exit 1 ;; esac
-  case "$buildx" in *" 0.29."*|*" v0.29."*) ;; *) log "unexpected buildx version with DOCKER_CONFIG=$CONFIG: $buildx"; exit 1 ;; esac
+  # Any docker CLI (the sid one or the one on PATH) loads plugins from $DOCKER_CONFIG/cli-plugins
+  # first: both must report the versions of the unpacked plugins.
+  local want_compose want_buildx cli
+  want_compose=$("$FS/usr/libexec/docker/cli-plugins/docker-compose" version --short)
+  want_buildx=$("$FS/usr/libexec/docker/cli-plugins/docker-buildx" version)
+  for cli in "$BIN/docker" $(command -v docker || true); do
+    if [ "$(DOCKER_CONFIG=$CONFIG "$cli" compose version --short)" != "$want_compose" ] \
+        || [ "$(DOCKER_CONFIG=$CONFIG "$cli" buildx version)" != "$want_buildx" ]; then
+      log "$cli with DOCKER_CONFIG=$CONFIG does not load the sid plugins"; exit 1
+    fi
+  done
+  # sid moves on: say so when it no longer carries what this stack was written for.
+  case "$want_compose" in 2.40.*) ;; *) log "note: sid's compose is now $want_compose (written for 2.40)" ;; esac
+  case "$want_buildx" in *" 0.29."*) ;; *) log "note: sid's buildx is now $want_buildx (written for 0.29)" ;; esac
 }
 
 setup_bridge() {

@@ -38,8 +38,8 @@ in_env CLASSIC docker system df -v --format '{{json .BuildCache}}' >"$WORK/cache
 # token, or named like a vertex of this run's captures, or stacked on such a record.
 prune_own_cache() { # engine-env-name, files with streams
   local engine="$1"; shift
-  local round ids
-  for round in 1 2 3 4 5 6; do
+  local ids
+  for _ in 1 2 3 4 5 6; do
     in_env "$engine" docker system df -v --format '{{json .BuildCache}}' >"$WORK/cache-now.json"
     ids=$(python3 - "$WORK/cache-before-$engine.json" "$WORK/cache-now.json" "$TOKEN" "$@" <<'PY'
 import json, re, sys
@@ -91,6 +91,7 @@ cleanup() {
   for engine in SID CLASSIC; do
     local ids
     ids=$(in_env "$engine" docker image ls -aq --filter "label=dockyard.capture=$TOKEN" | sort -u)
+    # shellcheck disable=SC2086 # one id per word
     [ -z "$ids" ] || in_env "$engine" docker image rm -f $ids >/dev/null 2>&1
   done
   [ "$WHICH" = classic ] || prune_own_cache SID "$OUT"/sid_*.out "$OUT"/sid_*.err
