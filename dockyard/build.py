@@ -221,7 +221,11 @@ def run_build(
 
     run = run_stream(
         engine.build_stream(services, no_cache=no_cache, pull=pull),
-        RawJsonStream([p.service for p in plans]),
+        # Compose 2.40 hands one service to bake as one target, whose steps carry no service
+        # prefix (buildx prefixes only when it builds several): they are that service's.
+        RawJsonStream(
+            [p.service for p in plans], default_service=plans[0].service if len(plans) == 1 else ""
+        ),
         on_events=on_events,
     )
     status = run.status

@@ -1,14 +1,26 @@
-"""Test tiers: unit tests need nothing; tests marked `docker` need a real engine.
+"""Test tiers: unit tests need nothing; tests marked `docker` need a real engine, and run once per
+Docker stack the run is given.
 
-When DOCKYARD_REQUIRE_DOCKER=1 (set by .ci/run), a `docker` test whose engine is missing
-fails instead of skipping, so CI cannot pass with the real-engine tier silently skipped.
+`DOCKYARD_TEST_STACKS` names the stacks, comma-separated: `name` (the environment as it is) or
+`name=FILE` (FILE holds `DOCKER_HOST=...`, `DOCKER_CONFIG=...` and `DOCKYARD_SID_BIN=...`, a
+folder put first on PATH, as scripts/provision-docker-sid.sh writes it). Default: one stack,
+`default`. Every `docker` test runs on each stack (its id says which); while it runs, the
+process environment points at that stack, so fixtures, subprocesses and dockyard itself use it.
+
+When DOCKYARD_REQUIRE_DOCKER=1 (set by .ci/run), a `docker` test whose stack is missing fails
+instead of skipping, so CI cannot pass with a tier silently skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -28,50 +40,151 @@ POSTGRES_IMAGE = (
     or "dockyard-local/postgres:15"
 )
 
+# What a stack file may set (anything else in it is ignored).
+_STACK_VARIABLES = ("DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")
 
-def _engine_problem() -> str | None:
-    """Why the real-engine tier cannot run, or None when it can."""
+
+@dataclass
+class DockerStack:
+    """One Docker stack the `docker` tier runs on."""
+
+    name: str
+    env: Mapping[str, str] = field(default_factory=dict)  # set while its tests run
+    problem: str | None = None  # why it cannot run, once probed
+    versions: str = ""  # what it is, for the summary
+    probed: bool = False
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, spec: str) -> DockerStack:
+        name, sep, file = spec.strip().partition("=")
+        if not sep:
+            return cls(name)
+        path = Path(file).expanduser()
+        if not path.is_file():
+            return cls(name, problem=f"stack file {path} not found (provision the stack first)")
+        from dotenv import dotenv_values
+
+        values = {k: v for k, v in dotenv_values(path).items() if v}
+        env = {k: values[k] for k in _STACK_VARIABLES if k in values}
+        if values.get("DOCKYARD_SID_BIN"):
+            env["PATH"] = f"{values['DOCKYARD_SID_BIN']}{os.pathsep}{os.environ.get('PATH', '')}"
+        return cls(name, env)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        saved = {key: os.environ.get(key) for key in (*_STACK_VARIABLES, "PATH")}
+        if self.env:  # a stack file says everything: nothing of the caller's leaks in
+            for key in _STACK_VARIABLES:
+                os.environ.pop(key, None)
+        os.environ.update(self.env)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def probe(self) -> str | None:
+        """Why the tier cannot run on this stack, or None when it can (asked once)."""
+        if not self.probed:
+            self.probed = True
+            if self.problem is None:
+                with self.active():
+                    self.problem, self.versions = _probe()
+        return self.problem
+
+
+def _probe() -> tuple[str | None, str]:
     if shutil.which("docker") is None:
-        return "no docker binary on PATH"
+        return "no docker binary on PATH", ""
     try:
         info = subprocess.run(
-            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            ["docker", "version", "--format", "{{json .}}"],
             capture_output=True,
             text=True,
             timeout=20,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return "docker info timed out"
-    if info.returncode != 0:
+        return "docker version timed out", ""
+    if info.returncode != 0 or '"Server":null' in info.stdout.replace(" ", ""):
         last = (info.stderr.strip().splitlines() or ["(no message)"])[-1]
-        return f"docker daemon not reachable: {last}"
+        return f"docker daemon not reachable: {last}", ""
     for image in (PYTHON_IMAGE, POSTGRES_IMAGE):
         probe = subprocess.run(
             ["docker", "image", "inspect", image], capture_output=True, timeout=20, check=False
         )
         if probe.returncode != 0:
-            return f"stand-in image {image} missing (run scripts/provision-docker.sh)"
-    return None
+            return f"stand-in image {image} missing (run scripts/provision-docker.sh)", ""
+    return None, _describe(json.loads(info.stdout))
 
 
-_PROBLEM: list[str | None] = []
+def _describe(version: Mapping[str, object]) -> str:
+    server = version.get("Server") or {}
+    engine = server.get("Version", "?") if isinstance(server, dict) else "?"
 
-
-def engine_problem() -> str | None:
-    if not _PROBLEM:
-        _PROBLEM.append(_engine_problem())
-    return _PROBLEM[0]
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("docker") is None:
-        return
-    problem = engine_problem()
-    if problem is None:
-        return
-    if REQUIRE_DOCKER:
-        pytest.fail(
-            f"Docker tier required (DOCKYARD_REQUIRE_DOCKER=1) but {problem}", pytrace=False
+    def plugin(*args: str) -> str:
+        done = subprocess.run(
+            ["docker", *args], capture_output=True, text=True, timeout=20, check=False
         )
-    pytest.skip(f"needs a Docker engine: {problem}")
+        words = done.stdout.split()
+        return (words[1] if args[0] == "buildx" and len(words) > 1 else done.stdout.strip()) or "?"
+
+    store = subprocess.run(
+        ["docker", "info", "--format", "{{json .DriverStatus}}"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    ).stdout
+    kind = "containerd store" if "io.containerd.snapshotter" in store else "classic store"
+    buildx, compose = plugin("buildx", "version"), plugin("compose", "version", "--short")
+    return f"engine {engine}, buildx {buildx}, compose {compose}, {kind}"
+
+
+STACKS = [
+    DockerStack.parse(spec)
+    for spec in (os.environ.get("DOCKYARD_TEST_STACKS") or "default").split(",")
+    if spec.strip()
+]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("docker") is not None:
+        metafunc.parametrize(
+            "docker_stack", STACKS, ids=[s.name for s in STACKS], scope="session", indirect=True
+        )
+
+
+@pytest.fixture(scope="session")
+def docker_stack(request: pytest.FixtureRequest) -> Iterator[DockerStack]:
+    """The stack a `docker` test runs on; the environment points at it meanwhile."""
+    stack: DockerStack = request.param
+    problem = stack.probe()
+    if problem is not None:
+        message = f"needs the Docker stack {stack.name!r}: {problem}"
+        if REQUIRE_DOCKER:
+            pytest.fail(f"Docker tier required (DOCKYARD_REQUIRE_DOCKER=1) but {message}")
+        pytest.skip(message)
+    with stack.active():
+        yield stack
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call" and report.outcome == "passed":
+        return  # a passed setup or teardown is not a result of its own
+    for stack in STACKS:
+        if f"[{stack.name}]" in report.nodeid or f"-{stack.name}]" in report.nodeid:
+            key = report.outcome if report.when == "call" else f"{report.outcome} ({report.when})"
+            stack.outcomes[key] = stack.outcomes.get(key, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.section("Docker stacks")
+    for stack in STACKS:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(stack.outcomes.items())) or "no tests"
+        what = stack.versions or stack.problem or "not probed"
+        terminalreporter.write_line(f"{stack.name}: {what}: {counts}")

@@ -29,7 +29,6 @@ _SCRUBBED = (
     "POSTGRES_USER",
     "POSTGRES_PASSWORD",
     "POSTGRES_DB",
-    "DOCKER_HOST",
 )
 
 
