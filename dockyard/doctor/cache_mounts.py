@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 
-from dockyard.dockerfile import Dockerfile, Instruction, parse_arg
+from dockyard.dockerfile import Dockerfile, Instruction, Stage, parse_arg
 
 
 def cache_mount_targets(instruction: Instruction) -> list[str]:
@@ -35,20 +36,18 @@ def env_values(instruction: Instruction) -> dict[str, str]:
     return {value[i]: _unquoted(value[i + 1]) for i in range(0, len(value) - 1, 2)}
 
 
-def stage_environment(dockerfile: Dockerfile, stage_index: int, before_line: int) -> dict[str, str]:
+def stage_environment(
+    dockerfile: Dockerfile,
+    stage_index: int,
+    before_line: int,
+    build_args: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """ENV and ARG defaults in effect in a stage before `before_line` (parents included)."""
-    stages = dockerfile.stages
-    by_name = {stage.name: stage for stage in stages if stage.name}
-    chain = []
-    stage = stages[stage_index]
-    seen: set[int] = set()
-    while stage.index not in seen:
-        seen.add(stage.index)
+    chain: list[Stage] = []
+    stage: Stage | str = dockerfile.stages[stage_index]
+    while isinstance(stage, Stage) and stage not in chain:
         chain.append(stage)
-        parent = by_name.get(stage.base)
-        if parent is None or parent.index >= stage.index:
-            break
-        stage = parent
+        stage = dockerfile.parent(stage, build_args)
     env: dict[str, str] = {}
     for part in reversed(chain):
         for ins in part.instructions:
@@ -65,7 +64,9 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on", "y", "t")
 
 
-def cache_conflicts(dockerfile: Dockerfile) -> list[str]:
+def cache_conflicts(
+    dockerfile: Dockerfile, build_args: Mapping[str, str] | None = None
+) -> list[str]:
     """RUN lines whose cache mount is made useless by a no-cache flag or variable."""
     found = []
     for stage in dockerfile.stages:
@@ -75,8 +76,8 @@ def cache_conflicts(dockerfile: Dockerfile) -> list[str]:
             targets = cache_mount_targets(ins)
             if not targets:
                 continue
-            env = stage_environment(dockerfile, stage.index, ins.line)
-            command = ins.args
+            env = stage_environment(dockerfile, stage.index, ins.line, build_args)
+            command = ins.script
             inline = dict(re.findall(r"\b(PIP_NO_CACHE_DIR|UV_NO_CACHE)=(\S*)", command))
             uses_pip = re.search(r"\bpip3?\b", command) is not None
             uses_uv = re.search(r"\buv\b", command) is not None
@@ -96,7 +97,7 @@ def cache_conflicts(dockerfile: Dockerfile) -> list[str]:
                     # pip disables its cache for ANY value, even 0 or false (pip issue #5735).
                     why.append("PIP_NO_CACHE_DIR is set (pip reads any value as 'off')")
             if uses_uv and uv_mount:
-                if re.search(r"\buv\b[^&;|]*--no-cache\b", command):
+                if re.search(r"\buv\b[^&;|\n]*--no-cache\b", command):
                     why.append("uv --no-cache")
                 elif _truthy(inline.get("UV_NO_CACHE", env.get("UV_NO_CACHE"))):
                     why.append("UV_NO_CACHE is set")

@@ -1,4 +1,4 @@
-"""What an image executes: the words of RUN / CMD / ENTRYPOINT /
+"""What an image executes: the words of RUN (heredocs included) / CMD / ENTRYPOINT /
 HEALTHCHECK and of compose's `entrypoint` / `command`, which context files are scripts worth
 reading for line endings, and CRLF detection."""
 
@@ -17,7 +17,7 @@ SHELL_SUFFIXES = (".sh", ".bash", ".ksh", ".zsh")
 
 def words_of(instruction: Instruction) -> list[str]:
     """The words of RUN / CMD / ENTRYPOINT / HEALTHCHECK, exec (JSON) or shell form."""
-    args = instruction.args
+    args = instruction.script  # a RUN's heredoc bodies are what it executes
     if instruction.keyword == "HEALTHCHECK":
         head, _, rest = args.partition(" ")
         if head.upper() != "CMD":

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.compose import Service
-from dockyard.dockerfile import Dockerfile, parse
+from dockyard.dockerfile import Dockerfile, DockerfileSyntaxError, parse
 
 if TYPE_CHECKING:
     from dockyard.settings import Settings
@@ -122,11 +122,25 @@ class ServiceFacts:
     project_builds: Mapping[str, bool] = field(default_factory=dict)
 
     @cached_property
-    def dockerfile(self) -> Dockerfile | None:
-        """The parsed Dockerfile; None when it is missing."""
+    def _parsed(self) -> Dockerfile | DockerfileSyntaxError | None:
         if self.dockerfile_bytes is None:
             return None
-        return parse(self.dockerfile_bytes.decode("utf-8", "replace"))
+        try:
+            return parse(self.dockerfile_bytes.decode("utf-8", "replace"))
+        except DockerfileSyntaxError as err:
+            return err
+
+    @property
+    def dockerfile(self) -> Dockerfile | None:
+        """The parsed Dockerfile; None when it is missing or does not parse."""
+        parsed = self._parsed
+        return parsed if isinstance(parsed, Dockerfile) else None
+
+    @property
+    def syntax_error(self) -> DockerfileSyntaxError | None:
+        """What BuildKit's parser rejects in the Dockerfile, if anything."""
+        parsed = self._parsed
+        return parsed if isinstance(parsed, DockerfileSyntaxError) else None
 
     @property
     def scope(self) -> str:

@@ -1,4 +1,4 @@
-"""Dependency installs in RUN lines: which commands install, and what
+"""Dependency installs in RUN lines (heredoc bodies included): which commands install, and what
 `pip install` / `uv pip install|sync` name: requirement files (`-r` / `-c`) and packages."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ _INSTALL = re.compile(
     r"|\b(?:poetry|pipenv|pdm|bundle|composer|pnpm)\s+(?:install|sync)\b"
     r"|\bnpm\s+(?:install|ci|i)\b"
     r"|\byarn(?:\s+install)?\s*(?:$|&&|;|\s-)"
-    r"|\bgo\s+mod\s+download\b"
+    r"|\bgo\s+mod\s+download\b",
+    re.MULTILINE,
 )
 
 
@@ -34,8 +35,8 @@ _VALUE_OPTIONS = _words(
     --index-strategy --link-mode --python-platform --exclude-newer --config-settings -C
     --keyring-provider --resolution --prerelease"""
 )
-# Where one shell command ends and the next begins.
-_COMMAND_END = re.compile(r"&&|\|\||;|\|")
+# Where one shell command ends and the next begins (a heredoc body has one per line).
+_COMMAND_END = re.compile(r"&&|\|\||;|\||\n")
 
 
 def is_install(command: str) -> bool:
@@ -56,7 +57,7 @@ def pip_installs(dockerfile: Dockerfile) -> list[PipInstall]:
     for ins in dockerfile.instructions:
         if ins.keyword != "RUN":
             continue
-        for command in _COMMAND_END.split(ins.args):
+        for command in _COMMAND_END.split(ins.script):
             try:
                 words = shlex.split(command, posix=True)
             except ValueError:

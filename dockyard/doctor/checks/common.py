@@ -1,5 +1,5 @@
 """What every service check shares: a result in the service's scope, and the SKIP for a
-missing Dockerfile."""
+Dockerfile that cannot be read."""
 
 from __future__ import annotations
 
@@ -21,5 +21,7 @@ def service_result(
 
 
 def unreadable(svc: ServiceFacts, check_id: str) -> CheckResult:
-    """SKIP for a check that reads the Dockerfile when there is none."""
-    return service_result(svc, check_id, SKIP, "no Dockerfile to read")
+    """SKIP for a check that reads the Dockerfile when there is none, or it does not parse."""
+    if svc.dockerfile_bytes is None:
+        return service_result(svc, check_id, SKIP, "no Dockerfile to read")
+    return service_result(svc, check_id, SKIP, "the Dockerfile does not parse")

@@ -37,6 +37,12 @@ def check_dockerfile(svc: ServiceFacts, limits: Thresholds) -> CheckResult:
             f"Dockerfile not found: {svc.dockerfile_path}",
             "fix build.dockerfile in the compose file (it is relative to build.context)",
         )
+    error = svc.syntax_error
+    if error is not None:
+        where = f" line {error.line}" if error.line else ""
+        return service_result(
+            svc, "dockerfile", FAIL, f"{svc.dockerfile_label}{where}: {error}", _PARSE_FIX
+        )
     dockerfile = svc.dockerfile
     assert dockerfile is not None
     unknown = [i for i in dockerfile.instructions if i.keyword not in KNOWN_INSTRUCTIONS]
@@ -108,7 +114,7 @@ def check_copy_before_install(svc: ServiceFacts, limits: Thresholds) -> CheckRes
         for ins in stage.instructions:
             if copy_line is None and copies_whole_context(ins):
                 copy_line = ins
-            elif copy_line is not None and ins.keyword == "RUN" and is_install(ins.args):
+            elif copy_line is not None and ins.keyword == "RUN" and is_install(ins.script):
                 found.append(
                     f"line {copy_line.line}: `{copy_line.raw}` before line {ins.line}'s install"
                 )
@@ -133,7 +139,7 @@ def check_cache_mount(svc: ServiceFacts, limits: Thresholds) -> CheckResult:
     dockerfile = svc.dockerfile
     if dockerfile is None:
         return unreadable(svc, "cache-mount-no-cache")
-    conflicts = cache_conflicts(dockerfile)
+    conflicts = cache_conflicts(dockerfile, svc.build_args)
     if conflicts:
         return service_result(
             svc,

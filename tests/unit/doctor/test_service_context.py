@@ -3,10 +3,14 @@ scripts the image executes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dockyard.doctor.checks.service_context import root_only_patterns
+from dockyard.doctor.report import FAIL
 from dockyard.doctor.secret_files import secret_kind
+from tests.unit.doctor.helpers import dockerfile_facts, result_of
 
 
 @pytest.mark.parametrize(
@@ -53,3 +57,12 @@ def test_secret_kind(path: str, kind: str | None) -> None:
 )
 def test_root_only_patterns(patterns: list[str], files: list[str], expected: list[str]) -> None:
     assert root_only_patterns(patterns, files) == expected
+
+
+def test_crlf_in_a_script_a_run_heredoc_executes(tmp_path: Path) -> None:
+    (tmp_path / "start").write_bytes(b"#!/bin/sh\r\necho hi\r\n")
+    facts = dockerfile_facts(
+        "FROM x\nCOPY start /start\nRUN <<EOF\n/start\nEOF\nUSER 1\n", tmp_path
+    )
+    result = result_of(facts, "crlf-line-endings")
+    assert (result.status, result.details) == (FAIL, ("start",))

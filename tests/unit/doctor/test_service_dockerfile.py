@@ -20,6 +20,7 @@ from tests.unit.doctor.helpers import (
     gather,
     model,
     result_of,
+    service_results,
 )
 
 
@@ -238,6 +239,80 @@ def test_hadolint_levels() -> None:
     assert check_hadolint(missing, LIMITS).status == SKIP
 
 
+# -- stages resolved by the Dockerfile model (case-insensitive names, ARG in FROM) ---------------
+
+ISSUE_DOCKERFILE = "FROM python:3.11-slim AS Base\nUSER app\nFROM base\n"
+
+
+def test_stage_names_are_case_insensitive_for_the_root_user(tmp_path: Path) -> None:
+    facts = dockerfile_facts(ISSUE_DOCKERFILE, tmp_path)
+    result = result_of(facts, "root-user")
+    assert (result.status, result.reason) == (PASS, "the final stage runs as USER app")
+
+
+def test_stage_names_are_case_insensitive_for_cache_from(tmp_path: Path) -> None:
+    assert parse(ISSUE_DOCKERFILE).base_images() == ["python:3.11-slim"]
+    phantom = dockerfile_facts(ISSUE_DOCKERFILE, tmp_path, cache_from=["base"])
+    assert result_of(phantom, "cache-from").details == (
+        "base is not built by this project with BUILDKIT_INLINE_CACHE=1: dockyard cannot tell "
+        "that it carries cache metadata",
+    )
+    real = dockerfile_facts(ISSUE_DOCKERFILE, tmp_path, cache_from=["python:3.11-slim"])
+    assert result_of(real, "cache-from").details == (
+        "python:3.11-slim is a base image: it carries no build cache, and its layers are reused "
+        "through FROM anyway",
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the stage named in another case: its ENV reaches the stage built on it
+        "FROM x AS Base\nENV PIP_NO_CACHE_DIR=1\nFROM base\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip pip install a==1\n",
+        # FROM ${ARG} naming an earlier stage
+        "ARG FROM_STAGE=base\nFROM x AS base\nENV PIP_NO_CACHE_DIR=1\nFROM ${FROM_STAGE}\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip pip install a==1\n",
+    ],
+)
+def test_cache_conflicts_follow_stages_like_docker(text: str) -> None:
+    [found] = cache_conflicts(parse(text))
+    assert "PIP_NO_CACHE_DIR is set" in found
+
+
+def test_cache_conflicts_read_quoted_env_values() -> None:
+    text = 'FROM x\nENV UV_NO_CACHE="1"\nRUN --mount=type=cache,target=/root/.cache/uv uv sync\n'
+    assert cache_conflicts(parse(text)) == [
+        "line 3: UV_NO_CACHE is set with a cache mount on /root/.cache/uv"
+    ]
+
+
+# -- RUN heredocs are scanned like the command line ----------------------------------------------
+
+
+def test_cache_conflicts_in_a_heredoc() -> None:
+    text = (
+        "FROM x\nRUN --mount=type=cache,target=/root/.cache/pip <<EOF\n"
+        "set -e\npip install --no-cache-dir a==1\nEOF\n"
+    )
+    assert cache_conflicts(parse(text)) == [
+        "line 2: pip --no-cache-dir with a cache mount on /root/.cache/pip"
+    ]
+
+
+def test_pip_installs_in_a_heredoc() -> None:
+    text = "FROM x\nRUN <<EOF\nset -e\npip install flask -r requirements.txt\necho done\nEOF\n"
+    installs = pip_installs(parse(text))
+    assert [(i.line, i.requirement_files, i.packages) for i in installs] == [
+        (2, ("requirements.txt",), ("flask",)),
+    ]
+
+
+def test_copy_before_an_install_in_a_heredoc(tmp_path: Path) -> None:
+    text = "FROM x\nCOPY . .\nRUN <<EOF\nnpm ci\nEOF\nUSER 1\n"
+    assert result_of(dockerfile_facts(text, tmp_path), "copy-before-install").status == WARN
+
+
 # -- what the checks read is found the same way by gather and by the check -----------------------
 
 
@@ -252,3 +327,25 @@ def test_requirements_included_through_a_parent_directory(tmp_path: Path) -> Non
     assert result_of(facts, "unpinned-requirements").details == (
         "constraints.txt: 1 not pinned with == (flask)",
     )
+
+
+def test_a_dockerfile_buildkit_rejects_is_one_fail(tmp_path: Path) -> None:
+    facts = dockerfile_facts("FROM x\nENV A\n", tmp_path)
+    results = {r.id: r for r in service_results(facts)}
+    assert results["dockerfile"].status == FAIL
+    assert results["dockerfile"].reason.startswith("Dockerfile")
+    assert "ENV must have two arguments" in results["dockerfile"].reason
+    assert (
+        results["dockerfile"].fix == "fix the instruction; Docker stops the build at a parse error"
+    )
+    skipped = {
+        "syntax-directive",
+        "copy-before-install",
+        "cache-mount-no-cache",
+        "add-remote-url",
+        "root-user",
+        "unpinned-requirements",
+    }
+    # hadolint is left out here (hadolint_path=None): it reads the Dockerfile's bytes itself
+    assert {k for k, r in results.items() if r.status == SKIP} == {*skipped, "hadolint"}
+    assert {results[k].reason for k in skipped} == {"the Dockerfile does not parse"}
