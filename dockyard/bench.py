@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard import dockerignore
+from dockyard import dockerignore, requirements
 from dockyard.errors import BuildFailed, DockyardError, Interrupted, SettingsError
 from dockyard.progress import BuildReport, Event, RawJsonStream
 from dockyard.progress.runner import run_stream
@@ -476,23 +476,10 @@ def code_edit(baseline: str, run_id: str, repetition: int) -> str:
     return f"{text}{edit_marker(run_id, repetition)}\n"
 
 
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def requirement_names(text: str) -> set[str]:
-    names = set()
-    for line in text.splitlines():
-        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", line)
-        if match:
-            names.add(_normalise(match[1]))
-    return names
-
-
 def extra_package(baseline: str, repetition: int) -> ExtraPackage:
     """The package this repetition adds: one the requirements do not have yet, cycled."""
-    present = requirement_names(baseline)
-    candidates = [p for p in EXTRA_PACKAGES if _normalise(p.name) not in present]
+    present = requirements.requirement_names(baseline)
+    candidates = [p for p in EXTRA_PACKAGES if requirements.normalize_name(p.name) not in present]
     if not candidates:
         raise SettingsError(
             "every package the deps-edit scenario could add is already required",

@@ -527,13 +527,13 @@ def doctor(
     c: Context, service: list[str] | None = None, json: bool = False, verbose: bool = False
 ) -> None:
     """Check engine, Dockerfiles, .dockerignore, compose file and context before a build."""
-    from dockyard import doctor as checks
     from dockyard import render
+    from dockyard.doctor import run as run_doctor
     from dockyard.render import doctor as render_doctor
 
     with boundary():
         engine = _engine(c)
-        report = checks.run(engine, service or [])
+        report = run_doctor(engine, service or [])
         if json:
             import json as json_module
 

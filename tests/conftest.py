@@ -173,16 +173,27 @@ def docker_stack(request: pytest.FixtureRequest) -> Iterator[DockerStack]:
         yield stack
 
 
+_STACK_OF: dict[str, DockerStack] = {}  # nodeid -> the stack a collected test runs on
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "docker_stack" in callspec.params:
+            _STACK_OF[item.nodeid] = callspec.params["docker_stack"]
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "call" and report.outcome == "passed":
-        return  # a passed setup or teardown is not a result of its own
-    for stack in STACKS:
-        if f"[{stack.name}]" in report.nodeid or f"-{stack.name}]" in report.nodeid:
-            key = report.outcome if report.when == "call" else f"{report.outcome} ({report.when})"
-            stack.outcomes[key] = stack.outcomes.get(key, 0) + 1
+    stack = _STACK_OF.get(report.nodeid)
+    if stack is None or (report.when != "call" and report.outcome == "passed"):
+        return  # not a docker test, or a passed setup / teardown (not a result of its own)
+    key = report.outcome if report.when == "call" else f"{report.outcome} ({report.when})"
+    stack.outcomes[key] = stack.outcomes.get(key, 0) + 1
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _STACK_OF:
+        return
     terminalreporter.section("Docker stacks")
     for stack in STACKS:
         counts = ", ".join(f"{n} {k}" for k, n in sorted(stack.outcomes.items())) or "no tests"

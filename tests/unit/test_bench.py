@@ -314,13 +314,6 @@ def test_deps_edit_when_every_candidate_is_required() -> None:
         bench.deps_edit(everything, "r", 1)
 
 
-def test_requirement_names_normalise() -> None:
-    text = (
-        "Typing_Extensions==4.16.0 \\\n    --hash=sha256:ab\n# c\n-r other.txt\npsycopg[binary]\n"
-    )
-    assert bench.requirement_names(text) == {"typing-extensions", "psycopg"}
-
-
 # -- docker-side helpers (pure) ------------------------------------------------------------------
 def test_owned_cache_records_from_real_rows() -> None:
     rows = json.loads((DATA / "buildcache-records.json").read_text(encoding="utf-8"))

@@ -1,0 +1,62 @@
+"""The README documents what the code does: every doctor check id, every bad-input row's test."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dockyard.doctor.checks import evaluate
+from dockyard.doctor.facts import Facts, ProjectFacts, ServiceFacts
+from tests.unit.doctor.helpers import GOOD_ENV, LIMITS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def readme_section(title: str) -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def test_readme_lists_every_check_id() -> None:
+    section = readme_section("inv doctor")
+    documented = re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE)
+    report = evaluate(
+        Facts(
+            GOOD_ENV,
+            ProjectFacts("p"),
+            (ServiceFacts("s", Path("."), Path("Dockerfile"), b"FROM x\n", "img"),),
+        ),
+        LIMITS,
+    )
+    assert documented == [check.id for check in report.checks]
+
+
+BAD_INPUT_TESTS = {
+    "no `docker` on PATH": "test_no_docker_binary",
+    "engine stopped": "test_daemon_down",
+    "`DOCKER_HOST` pointing nowhere": "test_docker_host_pointing_nowhere",
+    "compose file missing": "test_compose_file_missing",
+    "compose file invalid YAML": "test_compose_file_invalid_yaml",
+    "unknown service (`build-fast --service`, `logs`)": "test_unknown_service",
+    "`.env` line python-dotenv cannot parse": "test_env_line_python_dotenv_cannot_parse",
+    "Dockerfile missing": "test_dockerfile_missing",
+    "Dockerfile syntax error": "test_dockerfile_syntax_error",
+    "a failing `RUN`": "test_failing_run",
+    "package index unreachable during the build": "test_package_index_unreachable",
+    "port already taken at `up`": "test_port_already_taken_at_up",
+    "health timeout (`up --timeout 5`)": "test_health_timeout",
+    "unknown image for `history` / `inspect-layers`": "test_unknown_image",
+    "unwritable ledger location": "test_unwritable_ledger",
+    "Ctrl-C during a build": "test_ctrl_c_during_build",
+    "Ctrl-C during `up`": "test_ctrl_c_during_up",
+}
+
+
+def test_every_bad_input_row_has_a_test() -> None:
+    rows = re.findall(r"^\| (.+?) \| .+ \| [0-9 /]+ \|$", readme_section("Bad input"), re.M)
+    assert rows == list(BAD_INPUT_TESTS)
+    tests = (REPO / "tests" / "docker" / "test_bad_input.py").read_text(encoding="utf-8")
+    for name in BAD_INPUT_TESTS.values():
+        assert f"\ndef {name}(" in tests, name
