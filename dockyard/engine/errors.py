@@ -96,8 +96,10 @@ def _classify(call: DockerCall, compose_files: Sequence[Path]) -> DockyardError:
         or "validating " in lowered
     ):
         files = ", ".join(str(f) for f in compose_files) or "the compose file"
+        # Compose 2.40 names the file first ("failed to parse F: yaml: ..."); the hint names it.
+        problem = re.sub(r"^failed to parse \S+?: (?=yaml:)", "", last_line(stderr))
         return ComposeProjectError(
-            f"invalid compose file: {last_line(stderr)}",
+            f"invalid compose file: {problem}",
             f"fix {files} (check with `docker compose config`)",
         )
     if (
