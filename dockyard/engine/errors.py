@@ -110,7 +110,11 @@ def _classify(call: DockerCall, compose_files: Sequence[Path]) -> DockyardError:
             "set COMPOSE_FILE, or run from the project directory",
         )
     if "port is already allocated" in lowered or "address already in use" in lowered:
-        port = re.search(r"(?:listen tcp\d?|Bind for) (\S+?):? (?:bind|failed)", stderr)
+        port = re.search(
+            r"(?:listen tcp\d?|Bind for) (\S+?):? (?:bind|failed)", stderr
+        ) or re.search(
+            r"failed to bind host port for ((?:\d+\.){3}\d+:\d+|\[[^\]]+\]:\d+)", stderr
+        )  # engine 26 / engine 28
         return CommandFailed(
             f"port {port.group(1)} is already in use" if port else "a port is already in use",
             "stop what uses the port, or change the published port in .env",

@@ -214,3 +214,49 @@ def step(steps: list[dict[str, Any]], needle: str) -> dict[str, Any]:
         f"{needle!r} matches {len(found)} steps: {[s['instruction'] for s in steps]}"
     )
     return found[0]
+
+
+def image_store() -> str:
+    """ "containerd" or "classic": the image store of the engine the tests run on."""
+    done = subprocess.run(
+        ["docker", "info", "--format", "{{json .DriverStatus}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return "containerd" if "io.containerd.snapshotter" in done.stdout else "classic"
+
+
+def layer_file_bytes(reference: str, skip: int) -> int:
+    """Bytes of the non-directory tar members of the image's layers after the first `skip`,
+    read from `docker save` with plain tarfile (a check independent of dockyard's reader).
+
+    The classic store's `Size` is the same figure; the containerd store's `Size` counts the
+    compressed blobs instead, so tests that compare with Docker use this there.
+    """
+    import io
+    import tarfile
+
+    saved = subprocess.run(
+        ["docker", "save", reference], capture_output=True, timeout=300, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
+        index = json.load(outer.extractfile("index.json"))  # type: ignore[arg-type]
+
+        def blob(digest: str) -> bytes:
+            member = outer.extractfile(f"blobs/sha256/{digest.split(':', 1)[1]}")
+            assert member is not None
+            return member.read()
+
+        manifest = json.loads(blob(index["manifests"][0]["digest"]))
+        while "manifests" in manifest:  # an index (the containerd store adds attestations)
+            first = next(
+                m for m in manifest["manifests"] if m.get("platform", {}).get("os") != "unknown"
+            )
+            manifest = json.loads(blob(first["digest"]))
+        total = 0
+        for layer in manifest["layers"][skip:]:
+            with tarfile.open(fileobj=io.BytesIO(blob(layer["digest"]))) as inner:
+                total += sum(m.size for m in inner.getmembers() if not m.isdir())
+        return total

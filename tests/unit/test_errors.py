@@ -34,6 +34,11 @@ def failure(stderr: str, command: tuple[str, ...] = ("docker", "compose", "up"))
             "port 127.0.0.1:18999 is already in use",
         ),
         (
+            "compose-up-port-taken-engine28.txt",
+            errors.CommandFailed,
+            "port 127.0.0.1:18999 is already in use",
+        ),
+        (
             "daemon-unreachable-tcp.txt",
             errors.DaemonUnreachable,
             "no Docker engine answers at tcp://127.0.0.1:1",
