@@ -71,6 +71,11 @@ class RequirementsFile:
         return hashes > 0 and hashes == self.pinned
 
     @property
+    def hash_checking(self) -> bool:
+        """Some requirement carries `--hash`: pip then wants a hash on every one."""
+        return any(r.hashed for r in self.requirements)
+
+    @property
     def names(self) -> set[str]:
         return {r.name for r in self.requirements if r.name}
 

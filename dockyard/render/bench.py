@@ -7,20 +7,13 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dockyard.bench import (
-    REFERENCE,
-    SCENARIO_TITLES,
-    TARGET_STRATEGY,
-    BenchListener,
-    BenchReport,
-    Cell,
-    InstallerCounts,
-    Leftovers,
-    Sample,
-    Stats,
-)
+from dockyard.bench.installer import InstallerCounts
+from dockyard.bench.leftovers import Leftovers
+from dockyard.bench.plan import REFERENCE, SCENARIO_TITLES
+from dockyard.bench.report import TARGET_STRATEGY, BenchReport, Cell, Sample, Stats
+from dockyard.bench.run import BenchListener
 from dockyard.render import escape, one_line, symbols, without_mounts
-from dockyard.units import format_seconds, format_size
+from dockyard.units import format_percent, format_seconds, format_size
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,9 +43,7 @@ def spread(stats: Stats | None) -> str:
 
 def percent(value: float | None) -> str:
     """`4.0%`, `14.6%` (one decimal below 100 %, as the targets are written), `115%`."""
-    if value is None:
-        return "-"
-    return f"{value * 100:.1f}%" if value < 1 else f"{value * 100:.0f}%"
+    return format_percent(value, digits=1 if value is not None and value < 1 else 0)
 
 
 def installer_text(counts: InstallerCounts) -> str:
@@ -174,7 +165,7 @@ def ratio_bars(console: Console, report: BenchReport, *, width: int = 40) -> Non
     }
     scale = max([1.0, *[r for r in ratios.values() if r is not None]])
     baseline = escape(report.plan.baseline)
-    console.print(f"share of {baseline}'s build time (full width = {scale:.0%})")
+    console.print(f"share of {baseline}'s build time (full width = {format_percent(scale)})")
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("build", style="name", no_wrap=True)
     table.add_column("strategy", no_wrap=True)

@@ -63,6 +63,7 @@ def test_parse_pins_hashes_and_what_is_skipped() -> None:
     ]
     assert parsed.unpinned == ("Flask>=3",)
     assert parsed.hashed is False  # one of the two pinned lines has no --hash
+    assert parsed.hash_checking is True  # but pip checks hashes: one line has --hash
 
 
 def test_includes_are_relative_to_the_including_file_and_cleaned() -> None:
@@ -79,3 +80,9 @@ def test_follow_reads_each_file_once_in_the_order_met() -> None:
     }
     followed = requirements.follow(["requirements.txt", "missing.txt"], files.get)
     assert [f.path for f in followed] == ["requirements.txt", "reqs/base.txt", "reqs/dev.txt"]
+
+
+def test_hash_checking_reads_requirements_not_comments() -> None:
+    assert requirements.parse("", "six==1.17.0 --hash sha256:ab\n").hash_checking is True
+    assert requirements.parse("", "six==1.17.0  # --hash=sha256:ab\n").hash_checking is False
+    assert requirements.parse("", "six==1.17.0\n").hash_checking is False

@@ -19,7 +19,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT))
 
-from dockyard import bench  # noqa: E402
+from dockyard.bench.edits import code_edit, copy_context, deps_edit  # noqa: E402
+from dockyard.bench.leftovers import cleanup  # noqa: E402
+from dockyard.bench.plan import make_plan  # noqa: E402
 from dockyard.engine import Engine  # noqa: E402
 from dockyard.settings import default, load_settings, parse_strategies  # noqa: E402
 
@@ -29,7 +31,7 @@ PYTHON_IMAGE = os.environ.get("PYTHON_IMAGE", "dockyard-local/python:3.11-slim")
 def main() -> None:
     engine = Engine(load_settings(ROOT))
     token = secrets.token_hex(3)
-    plan = bench.make_plan(
+    plan = make_plan(
         service="backend",
         context_dir=ROOT / "backend",
         dockerfiles=parse_strategies(default("DOCKYARD_BENCH_STRATEGIES")),
@@ -39,7 +41,7 @@ def main() -> None:
     tags: list[str] = []
     image_ids: list[str] = []  # each build's image: dangling once the tag moves on
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = {s.name: bench.copy_context(plan, Path(tmp) / s.name) for s in plan.strategies}
+        scratch = {s.name: copy_context(plan, Path(tmp) / s.name) for s in plan.strategies}
         code = (plan.context_dir / plan.code_file).read_text(encoding="utf-8")
         reqs = (plan.context_dir / plan.requirements_file).read_text(encoding="utf-8")
         try:
@@ -49,11 +51,11 @@ def main() -> None:
                 tags.append(tag)
                 steps = [
                     ("cold", True, None),
-                    ("code-edit", False, (plan.code_file, bench.code_edit(code, plan.run_id, 1))),
+                    ("code-edit", False, (plan.code_file, code_edit(code, plan.run_id, 1))),
                     (
                         "deps-edit",
                         False,
-                        (plan.requirements_file, bench.deps_edit(reqs, plan.run_id, 1)),
+                        (plan.requirements_file, deps_edit(reqs, plan.run_id, 1)),
                     ),
                 ]
                 for scenario, no_cache, edit in steps:
@@ -77,7 +79,7 @@ def main() -> None:
                     out.write_bytes(b"".join(chunks))
                     print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
         finally:
-            print("removed:", ", ".join(bench.cleanup(engine, plan, tags, image_ids)))
+            print("removed:", ", ".join(cleanup(engine, plan, tags, image_ids)))
 
 
 if __name__ == "__main__":

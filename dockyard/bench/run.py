@@ -1,0 +1,327 @@
+"""One benchmark run: scratch copies, the builds (through the one build runner), the app's import
+time in each image, and the cleanup, also after a failure or Ctrl-C. Docker is reached through
+the engine only; what a progress display hears is `BenchListener`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockyard.bench.edits import code_edit, copy_context, deps_edit
+from dockyard.bench.installer import installer_counts
+from dockyard.bench.leftovers import cleanup
+from dockyard.bench.plan import REFERENCE, BenchPlan, PlannedStrategy
+from dockyard.bench.report import BenchReport, Sample, StepTime
+from dockyard.errors import BuildFailed, DockyardError, Interrupted
+from dockyard.progress import BuildReport, Event, RawJsonStream
+from dockyard.progress.runner import run_stream
+
+if TYPE_CHECKING:
+    from dockyard.engine import EngineProtocol
+
+# Wall clock (what a container start waits) and CPU time of the import (what it costs: on a
+# busy machine the wall clock also counts the time other processes had the CPU).
+_IMPORT_MARK = "dockyard-import"
+
+
+def import_probe(module: str) -> str:
+    """The Python code a container runs to time `import module`; it prints one timing line."""
+    return (
+        "import time\n"
+        "w, c = time.perf_counter(), time.process_time()\n"
+        f"import {module}\n"
+        f"print(f'{_IMPORT_MARK} {{time.perf_counter() - w:.4f}} "
+        "{time.process_time() - c:.4f}')\n"
+    )
+
+
+def parse_import_seconds(output: str) -> tuple[float, float]:
+    """(wall, cpu) seconds from the timing line the import probe prints."""
+    for line in reversed(output.strip().splitlines()):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == _IMPORT_MARK:
+            try:
+                return float(parts[1]), float(parts[2])
+            except ValueError:
+                break
+    raise DockyardError(
+        f"could not read the import time from: {output.strip()[-200:]!r}",
+        "check DOCKYARD_BENCH_IMPORT (the module the app's container imports)",
+    )
+
+
+class BenchListener:
+    """What a progress display hears; the default does nothing."""
+
+    def build_started(self, label: str, index: int, total: int) -> None:
+        """A build (timed or warm-up) begins; `index` counts from 1."""
+
+    def build_events(self, events: list[Event], stream: RawJsonStream) -> None:
+        """Progress of the running build."""
+
+    def build_finished(self, sample: Sample | None, label: str) -> None:
+        """A build ended (`sample` is None for an untimed warm-up)."""
+
+    def message(self, text: str) -> None:
+        """A phase of the run (measuring imports, cleaning up)."""
+
+
+def load_average() -> tuple[float, float, float] | None:
+    try:
+        one, five, fifteen = os.getloadavg()
+    except (AttributeError, OSError):  # Windows has no load average
+        return None
+    return (one, five, fifteen)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class _Owned:
+    """What the run created, for the cleanup."""
+
+    image_ids: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+class BenchRun:
+    """One benchmark run: scratch contexts, the builds, import timings, cleanup."""
+
+    def __init__(
+        self,
+        engine: EngineProtocol,
+        plan: BenchPlan,
+        *,
+        listener: BenchListener | None = None,
+        keep: bool = False,
+        workdir: Path | None = None,
+    ) -> None:
+        self.engine = engine
+        self.plan = plan
+        self.listener = listener or BenchListener()
+        self.keep = keep
+        self._workdir = workdir
+        self._owned = _Owned()
+        self._index = 0
+        self.report = BenchReport(plan=plan, started_at=_now())
+        self._baseline_text: dict[str, str] = {}
+
+    # -- public ----------------------------------------------------------------------------------
+    def run(self) -> BenchReport:
+        """Run every build; clean up also after a failure or Ctrl-C."""
+        plan, report = self.plan, self.report
+        report.cpus = os.cpu_count()
+        report.load_before = load_average()
+        version = self.engine.version()
+        report.engine_version = str((version.get("Server") or {}).get("Version") or "")
+        report.buildx_version = self.engine.buildx_version()
+        root = Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir=self._workdir))
+        try:
+            scratch = {s.name: copy_context(plan, root / s.name) for s in plan.strategies}
+            for rel in (plan.code_file, plan.requirements_file):
+                if rel:
+                    self._baseline_text[rel] = (plan.context_dir / rel).read_text(encoding="utf-8")
+            self._measure(scratch)
+            self._measure_imports()
+        except KeyboardInterrupt:
+            report.status = "interrupted"
+            raise
+        except DockyardError as err:
+            report.status = "interrupted" if isinstance(err, Interrupted) else "failed"
+            raise
+        finally:
+            report.load_after = load_average()
+            report.finished_at = _now()
+            shutil.rmtree(root, ignore_errors=True)
+            self._cleanup()
+        return report
+
+    # -- builds ----------------------------------------------------------------------------------
+    def _measure(self, scratch: Mapping[str, Path]) -> None:
+        plan = self.plan
+        if plan.warm_up:
+            for strategy in plan.order(1):
+                self._build(strategy, scratch[strategy.name], "warm-up", 1, timed=False)
+        for rep in range(1, plan.repetitions + 1):
+            order = plan.order(rep)
+            for scenario in plan.scenarios:
+                for strategy in order:
+                    folder = scratch[strategy.name]
+                    self._apply(scenario, folder, rep)
+                    self._build(strategy, folder, scenario, rep, timed=True)
+                    if scenario == "no-change":
+                        self._reference(strategy, folder, rep)
+
+    def _apply(self, scenario: str, folder: Path, rep: int) -> None:
+        plan = self.plan
+        if scenario == "cold":  # each repetition starts again from the user's files
+            for rel, text in self._baseline_text.items():
+                (folder / rel).write_text(text, encoding="utf-8")
+        elif scenario == "code-edit":
+            text = code_edit(self._baseline_text[plan.code_file], plan.run_id, rep)
+            (folder / plan.code_file).write_text(text, encoding="utf-8")
+        elif scenario == "deps-edit":
+            base = self._baseline_text[plan.requirements_file]
+            text = deps_edit(base, plan.run_id, rep)
+            (folder / plan.requirements_file).write_text(text, encoding="utf-8")
+
+    def _build_args(self, strategy: PlannedStrategy, rep: int) -> dict[str, str]:
+        return {**self.plan.build_args, "CACHE_ID": self.plan.cache_id(strategy.name, rep)}
+
+    def _label(self, strategy: str, scenario: str, rep: int) -> str:
+        return f"rep {rep}/{self.plan.repetitions}  {scenario:<10} {strategy}"
+
+    def _build(
+        self, strategy: PlannedStrategy, folder: Path, scenario: str, rep: int, *, timed: bool
+    ) -> None:
+        plan = self.plan
+        image = plan.image(strategy.name)
+        label = self._label(strategy.name, scenario, rep)
+        self._index += 1
+        self.listener.build_started(label, self._index, plan.builds())
+        if image not in self._owned.tags:  # before the build: Ctrl-C may land after the tag
+            self._owned.tags.append(image)
+        run = run_stream(
+            self.engine.buildx_build_stream(
+                folder,
+                dockerfile=folder / strategy.scratch_dockerfile,
+                tag=image,
+                build_args=self._build_args(strategy, rep),
+                no_cache=scenario == "cold",
+            ),
+            RawJsonStream(default_service=strategy.name),
+            on_events=self.listener.build_events,
+        )
+        seconds = run.seconds
+        report = run.report(strategy.name)
+        if run.status == "interrupted":
+            raise Interrupted(
+                "benchmark interrupted; its images and cache mounts were removed",
+                "run `inv bench` again when ready",
+            )
+        if run.error is not None:
+            raise _failure(label, report, run.error)
+        inspect = self.engine.image_inspect(image)
+        image_id = str(inspect.get("Id", ""))
+        if image_id and image_id not in self._owned.image_ids:
+            self._owned.image_ids.append(image_id)
+        size = inspect.get("Size")
+        self.report.image_sizes[strategy.name] = int(size) if size is not None else None
+        if not timed:
+            self.listener.build_finished(None, label)
+            return
+        sample = Sample(
+            strategy=strategy.name,
+            scenario=scenario,
+            repetition=rep,
+            seconds=seconds,
+            solve_seconds=report.seconds,
+            image_id=image_id,
+            image_size=int(size) if size is not None else None,
+            installer=installer_counts(report, Path(plan.requirements_file).name),
+            steps=tuple(
+                StepTime(
+                    step.name.replace(plan.cache_id(strategy.name, rep), "${CACHE_ID}"),
+                    step.seconds,
+                    step.cached,
+                )
+                for step in report.steps
+                if not step.is_from
+            ),
+            cached_steps=report.cached_steps,
+            total_steps=report.total_steps,
+        )
+        self.report.samples.append(sample)
+        self.listener.build_finished(sample, label)
+
+    def _reference(self, strategy: PlannedStrategy, folder: Path, rep: int) -> None:
+        """The engine's own fully cached build: a plain `docker build` of the same context."""
+        plan = self.plan
+        tag = plan.reference_image(strategy.name)
+        label = self._label(strategy.name, REFERENCE, rep)
+        self._index += 1
+        self.listener.build_started(label, self._index, plan.builds())
+        if tag not in self._owned.tags:
+            self._owned.tags.append(tag)
+        started = time.monotonic()
+        image_id = self.engine.buildx_build_quiet(
+            folder,
+            dockerfile=folder / strategy.scratch_dockerfile,
+            tag=tag,
+            build_args=self._build_args(strategy, rep),
+        )
+        seconds = time.monotonic() - started
+        if image_id and image_id not in self._owned.image_ids:
+            self._owned.image_ids.append(image_id)
+        sample = Sample(strategy.name, REFERENCE, rep, seconds, image_id=image_id)
+        self.report.samples.append(sample)
+        self.listener.build_finished(sample, label)
+
+    # -- imports ---------------------------------------------------------------------------------
+    def _measure_imports(self) -> None:
+        """Time the app's import in each final image; the strategies take turns, like builds."""
+        plan = self.plan
+        if not plan.import_module or plan.import_runs <= 0:
+            return
+        code = import_probe(plan.import_module)
+        self.listener.message(
+            f"timing `import {plan.import_module}` at container start, "
+            f"{plan.import_runs}x per image, the images taking turns"
+        )
+        for name in self.report.strategies:
+            self.report.import_seconds[name] = []
+            self.report.import_cpu_seconds[name] = []
+        for run in range(1, plan.import_runs + 1):
+            for strategy in plan.order(run):
+                output = self.engine.python_in_image(plan.image(strategy.name), code)
+                wall, cpu = parse_import_seconds(output)
+                self.report.import_seconds[strategy.name].append(wall)
+                self.report.import_cpu_seconds[strategy.name].append(cpu)
+
+    # -- cleanup ---------------------------------------------------------------------------------
+    def _cleanup(self) -> None:
+        if self.keep:
+            self.report.kept = [*self._owned.tags, f"cache mounts {self.plan.cache_prefix}*"]
+            return
+        self.listener.message("removing the benchmark's images and cache mounts")
+        self.report.removed = cleanup(
+            self.engine, self.plan, self._owned.tags, self._owned.image_ids
+        )
+
+
+def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:
+    step = report.failing_step
+    if step is None:
+        return BuildFailed(
+            f"bench build ({' '.join(label.split())}) failed: {err.message}",
+            err.hint,
+            detail=err.detail,
+        )
+    lines = report.failure_log()
+    detail = "\n".join([f"--- last {len(lines)} log lines of {step.name} ---", *lines])
+    return BuildFailed(
+        f"bench build ({' '.join(label.split())}) failed at `{step.instruction}`: {step.error}",
+        "fix the Dockerfile (check it with `docker build -f ...`) and run the benchmark again",
+        detail=detail if lines else "",
+    )
+
+
+def run_bench(
+    engine: EngineProtocol,
+    plan: BenchPlan,
+    *,
+    listener: BenchListener | None = None,
+    keep: bool = False,
+) -> BenchReport:
+    """Run the plan and return its report. On a failure or Ctrl-C the benchmark's images and
+    cache mounts are removed first, then the error is raised."""
+    return BenchRun(engine, plan, listener=listener, keep=keep).run()
