@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from dockyard.compose import ComposeProject
 from dockyard.engine import EngineProtocol, ServiceState
+from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import DockyardError, ImageNotFound
 from dockyard.imageref import normalize
 from dockyard.settings import Settings
@@ -50,6 +51,7 @@ class FakeEngine:
         compose_error: DockyardError | None = None,
         cache_records: Sequence[dict[str, Any]] = (),
         references: Sequence[str] = (),
+        stack: StackInfo | None = None,
     ) -> None:
         self.settings = settings
         self._config = {"name": project, "services": dict(services or {})}
@@ -62,6 +64,10 @@ class FakeEngine:
         self.up_error = up_error
         self.cache_records = list(cache_records)
         self.references = list(references)
+        self.stack_info = stack or StackInfo(
+            client="28.2.2", engine="26.1.5", buildx="0.13.1", compose="2.26.1",
+            image_store="classic",
+        )  # fmt: skip
         self.calls: list[tuple[Any, ...]] = []
         self.saved: list[str] = []
         self.removed: list[str] = []
@@ -183,6 +189,10 @@ class FakeEngine:
         return "0.13.1"
 
     # -- system --------------------------------------------------------------------------------
+    @property
+    def stack(self) -> StackInfo:
+        return self.stack_info
+
     def docker_path(self) -> str | None:
         return "/usr/bin/docker"
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.compose import Service
 from dockyard.dockerfile import Dockerfile, DockerfileSyntaxError, parse
+from dockyard.engine.stackinfo import StackInfo
 
 if TYPE_CHECKING:
     from dockyard.settings import Settings
@@ -55,6 +56,7 @@ class EnvironmentFacts:
     env_file: str = ""
     env_file_exists: bool = False
     env_warnings: tuple[str, ...] = ()
+    stack: StackInfo | None = None  # what the engine, buildx and Compose are
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from dockyard.doctor.facts import (
     ServiceFacts,
 )
 from dockyard.doctor.installs import requirement_paths
+from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import DockyardError
 from dockyard.imageref import normalize
 
@@ -104,53 +105,46 @@ def gather_environment(engine: EngineProtocol) -> EnvironmentFacts:
     path = engine.docker_path()
     if path is None:
         return EnvironmentFacts(**base)
-    found: dict[str, Any] = {**base, "docker_path": path}
-    try:
-        found["buildx_version"] = engine.buildx_version()
-    except DockyardError as err:
-        found["buildx_error"] = err.message
-    try:
-        found["compose_version"] = engine.compose_version()
-    except DockyardError as err:
-        found["compose_error"] = err.message
-    try:
-        version = engine.version()
-        info = engine.info()
-    except DockyardError as err:
-        found.update(daemon_error=err.message, daemon_hint=err.hint)
+    stack = engine.stack  # the four docker calls at once
+    found: dict[str, Any] = {
+        **base,
+        "docker_path": path,
+        "stack": stack,
+        "buildx_version": stack.buildx,
+        "buildx_error": stack.errors.get("buildx", ""),
+        "compose_version": stack.compose,
+        "compose_error": stack.errors.get("compose", ""),
+    }
+    daemon_error = stack.errors.get("version") or stack.errors.get("info")
+    if daemon_error or not stack.engine:
+        found.update(
+            daemon_error=daemon_error or "the engine did not say its version",
+            daemon_hint=stack.daemon_hint,
+        )
         return EnvironmentFacts(**found)
-    client = version.get("Client") or {}
-    server = version.get("Server") or {}
     found.update(
-        client_version=str(client.get("Version", "")),
-        engine_version=str(server.get("Version", "")),
-        api_version=str(server.get("ApiVersion", "")),
-        host=os.environ.get("DOCKER_HOST") or f"context {client.get('Context') or 'default'}",
-        storage_driver=str(info.get("Driver") or ""),
-        driver_type=_driver_type(info.get("DriverStatus")),
-        docker_root_dir=str(info.get("DockerRootDir") or ""),
+        client_version=stack.client,
+        engine_version=stack.engine,
+        api_version=stack.api,
+        host=os.environ.get("DOCKER_HOST") or f"context {stack.context or 'default'}",
+        storage_driver=stack.storage_driver,
+        driver_type="io.containerd.snapshotter.v1" if stack.image_store == "containerd" else "",
+        docker_root_dir=stack.docker_root_dir,
     )
-    free, note = _free_disk(info)
+    free, note = _free_disk(stack)
     found.update(free_bytes=free, disk_note=note)
     return EnvironmentFacts(**found)
 
 
-def _driver_type(status: Any) -> str:
-    for row in status or []:
-        if isinstance(row, list) and len(row) == 2 and str(row[0]).lower() == "driver-type":
-            return str(row[1])
-    return ""
-
-
-def _free_disk(info: Mapping[str, Any]) -> tuple[int | None, str]:
+def _free_disk(stack: StackInfo) -> tuple[int | None, str]:
     """Free bytes where the engine keeps its data, only when that engine runs on this machine."""
-    root = str(info.get("DockerRootDir") or "")
+    root = stack.docker_root_dir
     host = os.environ.get("DOCKER_HOST", "")
     if host and not host.startswith(("unix://", "npipe://")):
         return None, f"the engine is remote ({host})"
-    if "desktop" in str(info.get("OperatingSystem") or "").lower():
+    if "desktop" in stack.operating_system.lower():
         return None, "Docker Desktop keeps its data inside its VM (see Settings > Resources)"
-    name = str(info.get("Name") or "")
+    name = stack.engine_name
     if name and name.lower() != platform.node().lower():
         return None, f"the engine runs on another host ({name})"
     if not root or not Path(root).is_dir():

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 Verdict = Literal["PASS", "WARN", "FAIL", "SKIP"]
 PASS: Verdict = "PASS"
 WARN: Verdict = "WARN"
 FAIL: Verdict = "FAIL"
 SKIP: Verdict = "SKIP"  # the check cannot run (no engine, no Dockerfile, remote context)
+
+if TYPE_CHECKING:
+    from dockyard.engine.stackinfo import StackInfo
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class CheckResult:
 @dataclass(frozen=True)
 class Report:
     checks: tuple[CheckResult, ...]
+    stack: StackInfo | None = None  # the Docker the checks ran against, for --json
 
     def count(self, status: Verdict) -> int:
         return sum(1 for check in self.checks if check.status == status)
@@ -65,5 +69,6 @@ class Report:
         return {
             "ok": self.ok,
             "summary": {s.lower(): self.count(s) for s in (PASS, WARN, FAIL, SKIP)},
+            "stack": self.stack.to_dict() if self.stack is not None else None,
             "checks": [check.to_dict() for check in self.checks],
         }

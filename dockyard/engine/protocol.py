@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from dockyard.compose import ComposeProject
     from dockyard.engine.compose import ServiceState
+    from dockyard.engine.stackinfo import StackInfo
     from dockyard.settings import Settings
 
 
@@ -68,6 +69,8 @@ class EngineProtocol(Protocol):
     def buildx_version(self) -> str: ...
 
     # system
+    @property
+    def stack(self) -> StackInfo: ...
     def docker_path(self) -> str | None: ...
     def version(self) -> dict[str, Any]: ...
     def info(self) -> dict[str, Any]: ...

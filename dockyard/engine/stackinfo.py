@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 ImageStore = Literal["containerd", "classic", "unknown"]
@@ -67,8 +67,16 @@ class StackInfo:
     storage_driver: str = ""
     engine_name: str = ""
     operating_system: str = ""
+    docker_root_dir: str = ""
+    context: str = ""  # the docker CLI's context, when it names one
     compose_bake: bool = False
-    problems: tuple[str, ...] = ()  # what could not be read, one line each
+    # What could not be read: command ("version", "info", "buildx", "compose") -> message.
+    errors: Mapping[str, str] = field(default_factory=dict)
+    daemon_hint: str = ""
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(f"docker {name}: {message}" for name, message in self.errors.items())
 
     @property
     def build_path(self) -> str:
@@ -96,7 +104,7 @@ class StackInfo:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
-            problems=list(self.problems),
+            errors=dict(self.errors),
             build_path=self.build_path,
             history=self.history,
             cache_exports=list(self.cache_exports),
@@ -125,7 +133,8 @@ def from_outputs(
     compose: str,
     *,
     environ: Mapping[str, str],
-    problems: tuple[str, ...] = (),
+    errors: Mapping[str, str] | None = None,
+    daemon_hint: str = "",
 ) -> StackInfo:
     """The StackInfo of what the four commands printed (pure: tests feed real captures)."""
     client = version.get("Client") or {}
@@ -141,8 +150,11 @@ def from_outputs(
         storage_driver=str(info.get("Driver") or ""),
         engine_name=str(info.get("Name") or ""),
         operating_system=str(info.get("OperatingSystem") or ""),
+        docker_root_dir=str(info.get("DockerRootDir") or ""),
+        context=str(client.get("Context") or ""),
         compose_bake=compose_uses_bake(compose, environ),
-        problems=problems,
+        errors=dict(errors or {}),
+        daemon_hint=daemon_hint,
     )
 
 
@@ -154,21 +166,23 @@ def detect(run: Callable[[list[str]], str], docker: list[str]) -> StackInfo:
         "buildx": [*docker, "buildx", "version"],
         "compose": [*docker, "compose", "version", "--short"],
     }
+    from dockyard.errors import DockyardError
+
     outputs: dict[str, str] = {}
-    problems: list[str] = []
+    errors: dict[str, str] = {}
+    hint = ""
 
-    def call(name: str) -> tuple[str, str | None, str]:
-        from dockyard.errors import DockyardError
-
+    def call(name: str) -> tuple[str, str | DockyardError]:
         try:
-            return name, run(commands[name]), ""
+            return name, run(commands[name])
         except DockyardError as err:
-            return name, None, err.message
+            return name, err
 
     with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-        for name, output, problem in pool.map(call, commands):
-            if output is None:
-                problems.append(f"docker {name}: {problem}")
+        for name, output in pool.map(call, commands):
+            if isinstance(output, DockyardError):
+                errors[name] = output.message
+                hint = hint or (output.hint if name in ("version", "info") else "")
             else:
                 outputs[name] = output
 
@@ -184,5 +198,6 @@ def detect(run: Callable[[list[str]], str], docker: list[str]) -> StackInfo:
         outputs.get("buildx", ""),
         outputs.get("compose", ""),
         environ=os.environ,
-        problems=tuple(problems),
+        errors=errors,
+        daemon_hint=hint,
     )

@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from functools import cached_property
 from typing import Any
 
+from dockyard.engine import stackinfo
 from dockyard.engine.base import EngineBase
 from dockyard.errors import DockyardError
 
 
 class SystemCommands(EngineBase):
+    @cached_property
+    def stack(self) -> stackinfo.StackInfo:
+        """Versions, image store and build path of the Docker this run talks to (read once)."""
+        return stackinfo.detect(self.run, self.docker_cmd())
+
     def docker_path(self) -> str | None:
         """Where the docker CLI is, or None when it is not on PATH (nothing is run)."""
         return shutil.which(str(self.client.client_config.client_call[0]))

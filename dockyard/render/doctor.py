@@ -66,6 +66,8 @@ def summary_line(report: Report, console: Console) -> str:
 
 
 def print_report(console: Console, report: Report, *, verbose: bool = False) -> None:
+    if report.stack is not None and report.stack.engine:
+        console.print(f"[muted]Docker: {escape(report.stack.describe())}[/muted]", soft_wrap=True)
     first = True
     for scope, checks in report.by_scope():
         if not first:

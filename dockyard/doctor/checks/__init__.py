@@ -14,6 +14,8 @@ ENVIRONMENT_CHECKS: tuple[Callable[[EnvironmentFacts, Thresholds], CheckResult],
     environment.check_docker_daemon,
     environment.check_buildkit,
     environment.check_compose,
+    environment.check_build_path,
+    environment.check_step_data,
     environment.check_image_store,
     environment.check_disk_free,
     environment.check_env_file,
@@ -48,4 +50,4 @@ def evaluate(facts: Facts, limits: Thresholds) -> Report:
         results += [check(facts.project) for check in PROJECT_CHECKS]
     for svc in facts.services:
         results += [check(svc, limits) for check in SERVICE_CHECKS]
-    return Report(tuple(results))
+    return Report(tuple(results), stack=facts.environment.stack)

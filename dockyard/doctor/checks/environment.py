@@ -84,6 +84,41 @@ def check_compose(env: EnvironmentFacts, limits: Thresholds) -> CheckResult:
     return CheckResult("compose", PASS, f"compose {env.compose_version}")
 
 
+def check_build_path(env: EnvironmentFacts, limits: Thresholds) -> CheckResult:
+    stack = env.stack
+    if stack is None or not stack.compose or env.daemon_error:
+        return CheckResult("build-path", SKIP, "needs docker compose and a reachable engine")
+    if stack.compose_bake:
+        return CheckResult(
+            "build-path",
+            PASS,
+            f"compose {stack.compose} hands builds to buildx bake (buildx {stack.buildx}): one "
+            "service's steps carry no service name in the stream, dockyard attributes them",
+        )
+    return CheckResult(
+        "build-path",
+        PASS,
+        f"compose {stack.compose} builds through BuildKit itself (no bake): steps carry the "
+        "service name",
+    )
+
+
+def check_step_data(env: EnvironmentFacts, limits: Thresholds) -> CheckResult:
+    stack = env.stack
+    if stack is None or not stack.buildx or env.daemon_error:
+        return CheckResult("step-data", SKIP, "needs buildx and a reachable engine")
+    live = "per-step times and cache hits from BuildKit's raw progress stream"
+    if stack.history:
+        return CheckResult(
+            "step-data", PASS, f"{live}; buildx {stack.buildx} also keeps build records"
+        )
+    return CheckResult(
+        "step-data",
+        PASS,
+        f"{live}; buildx {stack.buildx} keeps no build records to read afterwards (0.23+ does)",
+    )
+
+
 def check_image_store(env: EnvironmentFacts, limits: Thresholds) -> CheckResult:
     if not env.docker_path or env.daemon_error:
         return CheckResult("image-store", SKIP, "needs a reachable engine")

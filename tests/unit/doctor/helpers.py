@@ -5,6 +5,7 @@ and a healthy environment built by hand."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from dockyard.doctor.checks import SERVICE_CHECKS
 from dockyard.doctor.facts import EnvironmentFacts, ServiceFacts, Thresholds
 from dockyard.doctor.gather import gather_service, project_builds
 from dockyard.doctor.report import CheckResult
+from dockyard.engine.stackinfo import StackInfo, from_outputs
 
 REPO = Path(__file__).resolve().parents[3]
 LIMITS = Thresholds()
@@ -137,6 +139,20 @@ def dockerfile_facts(text: str, tmp_path: Path, **build: Any) -> ServiceFacts:
     return gather("svc", services, "p", hadolint_path=None)
 
 
+STACK_DATA = Path(__file__).resolve().parents[2] / "data" / "stack"
+
+
+def captured_stack(name: str) -> StackInfo:
+    """What dockyard read of a real stack (tests/data/stack: `classic` or `sid`)."""
+    return from_outputs(
+        json.loads((STACK_DATA / f"{name}.version.json").read_text(encoding="utf-8")),
+        json.loads((STACK_DATA / f"{name}.info.json").read_text(encoding="utf-8")),
+        (STACK_DATA / f"{name}.buildx.txt").read_text(encoding="utf-8"),
+        (STACK_DATA / f"{name}.compose.txt").read_text(encoding="utf-8"),
+        environ={},
+    )
+
+
 GOOD_ENV = EnvironmentFacts(
     docker_path="/usr/bin/docker",
     client_version="28.2.2",
@@ -149,4 +165,5 @@ GOOD_ENV = EnvironmentFacts(
     docker_root_dir="/var/lib/docker",
     free_bytes=80_000_000_000,
     env_file="/p/.env",
+    stack=captured_stack("classic"),
 )

@@ -9,9 +9,8 @@ import pytest
 from dockyard.doctor.checks import ENVIRONMENT_CHECKS
 from dockyard.doctor.checks.environment import check_image_store
 from dockyard.doctor.facts import EnvironmentFacts, Thresholds
-from dockyard.doctor.gather import _driver_type
 from dockyard.doctor.report import FAIL, PASS, SKIP, WARN
-from tests.unit.doctor.helpers import GOOD_ENV, LIMITS, statuses
+from tests.unit.doctor.helpers import GOOD_ENV, LIMITS, captured_stack, statuses
 
 
 def env_statuses(env: EnvironmentFacts, limits: Thresholds = LIMITS) -> dict[str, str]:
@@ -52,6 +51,8 @@ def test_no_docker_binary_skips_what_needs_it() -> None:
         "docker-daemon": SKIP,
         "buildkit": SKIP,
         "compose": SKIP,
+        "build-path": SKIP,
+        "step-data": SKIP,
         "image-store": SKIP,
         "disk-free": SKIP,
         "env-file": PASS,
@@ -64,9 +65,11 @@ def test_containerd_image_store_is_named() -> None:
     assert result.reason.startswith("containerd image store (io.containerd.snapshotter.v1)")
 
 
-def test_driver_type_from_docker_info() -> None:
-    # DriverStatus as `docker info --format '{{json .}}'` shows it with the containerd store.
-    status = [["driver-type", "io.containerd.snapshotter.v1"]]
-    assert _driver_type(status) == "io.containerd.snapshotter.v1"
-    classic = [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]]
-    assert _driver_type(classic) == ""
+def test_the_stack_is_said_for_both_ci_stacks() -> None:
+    old = {r.id: r.reason for r in (check(GOOD_ENV, LIMITS) for check in ENVIRONMENT_CHECKS)}
+    assert old["build-path"].startswith("compose 2.26.1-4 builds through BuildKit itself")
+    assert old["step-data"].endswith("keeps no build records to read afterwards (0.23+ does)")
+    today = EnvironmentFacts(**{**GOOD_ENV.__dict__, "stack": captured_stack("sid")})
+    new = {r.id: r.reason for r in (check(today, LIMITS) for check in ENVIRONMENT_CHECKS)}
+    assert new["build-path"].startswith("compose 2.40.3-3 hands builds to buildx bake")
+    assert new["step-data"].endswith("buildx 0.29.1+ds1 also keeps build records")
