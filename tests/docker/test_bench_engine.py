@@ -203,7 +203,7 @@ def test_keep_leaves_its_images_and_clean_removes_them(project: Project) -> None
     report = json.loads(out.read_text(encoding="utf-8"))
     run_id = report["plan"]["run_id"]
     assert report["removed"] == []
-    assert images_of_run(run_id) == [
+    assert sorted(images_of_run(run_id)) == [
         f"dockyard-bench/optimized:{run_id}",
         f"dockyard-bench/optimized:{run_id}-engine",
     ]

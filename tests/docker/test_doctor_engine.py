@@ -4,8 +4,8 @@
   PYTHON_IMAGE) on a pristine copy, and as checked out.
 * Every check is seen failing (or warning) on the broken fixtures in tests/fixtures/doctor and on
   broken environments (no docker binary, no daemon, DOCKER_BUILDKIT=0, plugins missing, low
-  disk threshold, unparseable .env, missing compose file). `image-store` is informational and
-  never fails.
+  disk threshold, unparseable .env, missing compose file). `build-path`, `step-data` and
+  `image-store` are informational and never fail.
 * A sentinel secret in `.env` files of the backend's context never reaches any layer of the
   built images (`docker save` stream), and the image does not run as root.
 
@@ -37,7 +37,7 @@ from tests.fixtures.doctor.materialize import materialize
 
 pytestmark = pytest.mark.docker
 
-INFORMATIONAL = {"image-store"}
+INFORMATIONAL = {"build-path", "step-data", "image-store"}
 
 
 @dataclass
@@ -117,8 +117,8 @@ def test_bundled_backend_all_pass_with_the_defaults(tmp_path: Path) -> None:
     ), not_passing
     ids = [c["id"] for c in run.report["checks"]]
     expected = [
-        *("docker-binary", "docker-daemon", "buildkit", "compose", "image-store", "disk-free"),
-        *("env-file", "compose-file", "db-port-public"),
+        *("docker-binary", "docker-daemon", "buildkit", "compose", "build-path", "step-data"),
+        *("image-store", "disk-free", "env-file", "compose-file", "db-port-public"),
     ]
     assert ids[: len(expected)] == expected
     assert len(ids) == len(expected) + len(SERVICE_CHECKS)  # one service with build:
