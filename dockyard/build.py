@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
-from dockyard.progress import BuildReport, Event, RawJsonStream
+from dockyard.progress import BuildReport, Event, RawJsonStream, history
 from dockyard.progress.runner import run_stream
 
 FAILURE_LOG_LINES = 30
@@ -59,6 +59,10 @@ class ServiceResult:
     fingerprint: fingerprint.ContextFingerprint | None = None
     reasons: dict[str, str] = field(default_factory=dict)
     previous: ServiceBuild | None = None
+    # Where the steps came from: "stream" (live), "history" (buildx's build record), or ""
+    # with `no_steps` saying why there are none.
+    step_source: str = "stream"
+    no_steps: str = ""
 
     @property
     def service(self) -> str:
@@ -78,6 +82,8 @@ class ServiceResult:
             base_digest=self.base_digest,
             context_digest=self.fingerprint.digest if self.fingerprint else None,
             reasons=self.reasons,
+            step_source=self.step_source or None,
+            no_steps=self.no_steps or None,
             previous=(
                 {
                     "build_id": self.previous.build_id,
@@ -233,15 +239,27 @@ def run_build(
     if status == "interrupted" and not error:
         error = "interrupted (Ctrl-C)"
 
+    reports = {plan.service: run.report(plan.service) for plan in plans}
+    sources = dict.fromkeys(reports, "stream")
+    no_steps: dict[str, str] = {}
+    blank = [name for name, report in reports.items() if not report.dockerfile_steps]
+    if blank and status == "ok":
+        recovered, why = steps_from_history(engine, blank, run.started_at, run.returncode)
+        reports.update(recovered)
+        sources.update({name: "history" if name in recovered else "" for name in blank})
+        no_steps = {name: why for name in blank if name not in recovered}
+
     results = []
     for plan in plans:
-        report = run.report(plan.service)
+        report = reports[plan.service]
         result = ServiceResult(
             plan,
             report,
             base_digest=bases[plan.service],
             fingerprint=fingerprints[plan.service],
             previous=previous[plan.service],
+            step_source=sources[plan.service],
+            no_steps=no_steps.get(plan.service, ""),
         )
         if report.ok:
             try:
@@ -264,6 +282,37 @@ def run_build(
     if status == "failed":
         raise build_failure(outcome, error)
     return outcome
+
+
+def steps_from_history(
+    engine: EngineProtocol, services: Sequence[str], since: datetime, returncode: int
+) -> tuple[dict[str, BuildReport], str]:
+    """Reports of `services` from buildx's build records of this build, where it keeps them;
+    and why the others have none."""
+    stack = engine.stack
+    if not stack.history:
+        return {}, (
+            f"the build stream named no steps, and buildx {stack.buildx or '?'} keeps no build "
+            "records to read them from (0.23+ does)"
+        )
+    try:
+        refs = history.wanted_records(
+            engine.history_records(since - timedelta(seconds=2)),
+            engine.history_inspect,
+            engine.project_name,
+            services,
+        )
+        found = {
+            service: history.replay(engine.history_logs(ref), service, returncode)
+            for service, ref in refs.items()
+        }
+    except DockyardError as err:
+        return (
+            {},
+            f"the build stream named no steps, and buildx's records could not be read: "
+            f"{err.message}",
+        )
+    return found, "the build stream named no steps, and buildx has no record of it"
 
 
 def _reasons(result: ServiceResult) -> dict[str, str]:

@@ -12,6 +12,7 @@ import io
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import IO, Any
 
@@ -52,6 +53,7 @@ class FakeEngine:
         cache_records: Sequence[dict[str, Any]] = (),
         references: Sequence[str] = (),
         stack: StackInfo | None = None,
+        history: Sequence[tuple[dict[str, Any], dict[str, Any], bytes]] = (),
     ) -> None:
         self.settings = settings
         self._config = {"name": project, "services": dict(services or {})}
@@ -64,6 +66,8 @@ class FakeEngine:
         self.up_error = up_error
         self.cache_records = list(cache_records)
         self.references = list(references)
+        # buildx build records: (`history ls` row, `history inspect`, `history logs` stream)
+        self.records = list(history)
         self.stack_info = stack or StackInfo(
             client="28.2.2", engine="26.1.5", buildx="0.13.1", compose="2.26.1",
             image_store="classic",
@@ -187,6 +191,16 @@ class FakeEngine:
 
     def buildx_version(self) -> str:
         return "0.13.1"
+
+    def history_records(self, since: datetime) -> list[dict[str, Any]]:
+        self.calls.append(("history ls", since))
+        return [row for row, _, _ in self.records]
+
+    def history_inspect(self, ref: str) -> dict[str, Any]:
+        return next(data for row, data, _ in self.records if row["ref"].endswith(ref))
+
+    def history_logs(self, ref: str) -> bytes:
+        return next(logs for row, _, logs in self.records if row["ref"].endswith(ref))
 
     # -- system --------------------------------------------------------------------------------
     @property

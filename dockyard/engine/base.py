@@ -20,16 +20,20 @@ if TYPE_CHECKING:
 
 # Set for every Docker call a task makes: BuildKit on, Compose building through the docker CLI.
 BUILDKIT_ENVIRONMENT: Mapping[str, str] = {"DOCKER_BUILDKIT": "1", "COMPOSE_DOCKER_CLI_BUILD": "1"}
+# A user's progress mode for Compose (2.40 reads it) would replace the raw stream dockyard reads.
+PROGRESS_OVERRIDES = ("COMPOSE_PROGRESS",)
 
 
 @contextlib.contextmanager
-def environment(extra: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the docker processes started inside the block.
+def environment(extra: Mapping[str, str], unset: Sequence[str] = ()) -> Iterator[None]:
+    """Set (and unset) environment variables for the docker processes started in the block.
 
     python-on-whales passes os.environ to every command it runs and has no per-call env for
     compose; restoring afterwards keeps the change local.
     """
-    saved = {key: os.environ.get(key) for key in extra}
+    saved = {key: os.environ.get(key) for key in (*extra, *unset)}
+    for key in unset:
+        os.environ.pop(key, None)
     os.environ.update(extra)
     try:
         yield

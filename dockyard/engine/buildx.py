@@ -1,9 +1,13 @@
-"""`docker buildx`: plain builds of one Dockerfile (what `inv bench` measures), and its version."""
+"""`docker buildx`: plain builds of one Dockerfile (what `inv bench` measures), its version, and
+the build records it keeps (`buildx history`, 0.23+)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
 
 from dockyard.engine.base import BUILDKIT_ENVIRONMENT, EngineBase, environment
 
@@ -89,3 +93,29 @@ class BuildxCommands(EngineBase):
         output = self.run(self.docker_cmd("buildx", "version")).strip()
         parts = output.split()
         return parts[1] if len(parts) > 1 else output
+
+    # -- build records (never `history rm`: on BuildKit 0.25 it can take the daemon down) -------
+    def history_records(self, since: datetime) -> list[dict[str, Any]]:
+        """Build records started after `since`, newest first (`history ls --format json`)."""
+        stamp = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        output = self.run(
+            self.docker_cmd(
+                "buildx", "history", "ls", "--filter", f"startedAt>{stamp}", "--format", "json"
+            )
+        )
+        return [json.loads(line) for line in output.splitlines() if line.strip().startswith("{")]
+
+    def history_inspect(self, ref: str) -> dict[str, Any]:
+        output = self.run(self.docker_cmd("buildx", "history", "inspect", ref, "--format", "json"))
+        return dict(json.loads(output))
+
+    def history_logs(self, ref: str) -> bytes:
+        """The record's vertices replayed as BuildKit's raw JSON stream (buildx writes it on
+        stderr)."""
+        from python_on_whales.utils import stream_stdout_and_stderr
+
+        command = self.docker_cmd("buildx", "history", "logs", "--progress", "rawjson", ref)
+        with self.errors():
+            return b"".join(
+                chunk for source, chunk in stream_stdout_and_stderr(command) if source == "stderr"
+            )

@@ -9,7 +9,12 @@ from functools import cached_property
 from typing import Any
 
 from dockyard.compose import ComposeProject, require_files
-from dockyard.engine.base import BUILDKIT_ENVIRONMENT, EngineBase, environment
+from dockyard.engine.base import (
+    BUILDKIT_ENVIRONMENT,
+    PROGRESS_OVERRIDES,
+    EngineBase,
+    environment,
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ class ComposeCommands(EngineBase):
         Raises the translated error after the last line when the build fails.
         """
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
-        with environment(env), self.errors():
+        with environment(env, unset=PROGRESS_OVERRIDES), self.errors():
             yield from self.client.compose.build(
                 list(services), cache=not no_cache, pull=pull, stream_logs=True
             )

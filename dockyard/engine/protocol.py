@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ class EngineProtocol(Protocol):
         build_args: Mapping[str, str],
     ) -> str: ...
     def buildx_version(self) -> str: ...
+    def history_records(self, since: datetime) -> list[dict[str, Any]]: ...
+    def history_inspect(self, ref: str) -> dict[str, Any]: ...
+    def history_logs(self, ref: str) -> bytes: ...
 
     # system
     @property

@@ -228,6 +228,16 @@ def step_bars(
 def print_build(console: Console, outcome: BuildOutcome, *, bars: bool = True) -> None:
     """Summary table, per-step bars for each service, and why steps missed the cache."""
     console.print(build_summary_table(outcome))
+    for result in outcome.services:
+        if result.no_steps:
+            name, why = escape(result.service), escape(result.no_steps)
+            console.print(f"[warn]no step data for {name}:[/warn] {why}", soft_wrap=True)
+        elif result.step_source == "history":
+            console.print(
+                f"[muted]{escape(result.service)}: steps read from buildx's build record (the "
+                "build stream named none)[/muted]",
+                soft_wrap=True,
+            )
     if bars:
         for result in outcome.services:
             steps = [s for s in result.report.dockerfile_steps if not s.is_from]

@@ -36,7 +36,7 @@ def image(name: str) -> dict[str, dict[str, Any]]:
     return {name: {"Id": f"sha256:{name.encode().hex()[:64]:0<64}", "Size": 1000}}
 
 
-def project(tmp_path: Path, *builds: BuildScript) -> FakeEngine:
+def project(tmp_path: Path, *builds: BuildScript, name: str = "demo") -> FakeEngine:
     backend, worker = tmp_path / "backend", tmp_path / "worker"
     (backend / "app").mkdir(parents=True)
     worker.mkdir()
@@ -65,7 +65,7 @@ def project(tmp_path: Path, *builds: BuildScript) -> FakeEngine:
         "backend": {"build": {"context": str(backend)}, "image": "demo/backend:1"},
         "worker": {"build": {"context": str(worker)}, "image": "demo/worker:1"},
     }
-    return FakeEngine(settings, services, builds=builds)
+    return FakeEngine(settings, services, project=name, builds=builds)
 
 
 def test_a_build_reports_and_records_every_service(tmp_path: Path) -> None:
@@ -141,3 +141,58 @@ def test_the_runner_tells_a_canceled_build_from_a_broken_one() -> None:
     run = run_stream(broken(), RawJsonStream(["backend", "worker"]))
     assert run.status == "failed" and run.report("backend").ok is False
     assert run.report("backend").failing_step is not None
+
+
+BAKE = Path(__file__).resolve().parents[1] / "data" / "bake"
+
+
+def plain_build_with_records(tmp_path: Path, *, history: bool) -> FakeEngine:
+    """The real capture of a two-service build whose stream was plain text (COMPOSE_PROGRESS=
+    plain on Compose 2.40), with the build records buildx kept of it (see tests/data/bake)."""
+    import json
+
+    from dockyard.engine.stackinfo import StackInfo
+
+    out = (BAKE / "sid_plain_two.out").read_bytes()
+    records = []
+    for line in (BAKE / "sid_plain_two.history_ls.out").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        inspect = json.loads(
+            (BAKE / f"sid_plain_two.history_inspect_{row['name']}.out").read_text()
+        )
+        logs = (BAKE / f"sid_plain_two.history_logs_{row['name']}.err").read_bytes()
+        records.append((row, inspect, logs))
+    project_name = next(
+        item["Value"]
+        for item in records[0][1]["Labels"]
+        if item["Name"] == "com.docker.compose.project"
+    )
+    engine = project(tmp_path, BuildScript([("stdout", out)]), name=project_name)
+    engine.records = records if history else []
+    engine.stack_info = StackInfo(buildx="0.29.1", compose="2.40.3", compose_bake=True)
+    if not history:
+        engine.stack_info = StackInfo(buildx="0.13.1", compose="2.26.1")
+    return engine
+
+
+def test_a_stream_without_steps_falls_back_to_buildx_records(tmp_path: Path) -> None:
+    engine = plain_build_with_records(tmp_path, history=True)
+    outcome = build.run_build(engine, ["backend", "worker"])
+    backend, worker = outcome.services
+    assert (backend.step_source, worker.step_source) == ("history", "history")
+    assert [s.instruction for s in worker.report.dockerfile_steps if not s.is_from] == [
+        "COPY worker.py /w/",
+        "RUN python3 /w/worker.py",
+    ]
+    assert backend.report.total_steps == 8 and backend.report.seconds
+    (recorded,) = Ledger(engine.settings.ledger_path).service_builds(services=["worker"])
+    assert recorded.steps_total == 2  # from the record, not blank
+
+
+def test_no_steps_and_no_records_is_said_not_left_blank(tmp_path: Path) -> None:
+    engine = plain_build_with_records(tmp_path, history=False)
+    outcome = build.run_build(engine, ["backend", "worker"])
+    for result in outcome.services:
+        assert result.step_source == "" and result.report.dockerfile_steps == ()
+        assert result.no_steps.startswith("the build stream named no steps, and buildx 0.13.1")
+        assert result.to_dict()["no_steps"] == result.no_steps
