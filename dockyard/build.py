@@ -24,7 +24,6 @@ from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import BuildReport, Event, RawJsonStream, history
 from dockyard.progress.runner import run_stream
 
-FAILURE_LOG_LINES = 30
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class ServiceResult:
         return "ok" if self.report.ok else "failed"
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.report.to_dict(failure_lines=FAILURE_LOG_LINES)
+        data = self.report.to_dict(failure_lines=DEFAULT_FAILURE_LINES)
         data.update(
             image=self.plan.image,
             image_id=self.image_id,
@@ -386,7 +385,7 @@ def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
     for result in failed:
         step = result.report.failing_step
         if step is not None:
-            lines = result.report.failure_log(FAILURE_LOG_LINES)
+            lines = result.report.failure_log(DEFAULT_FAILURE_LINES)
             detail = (
                 "\n".join(
                     [

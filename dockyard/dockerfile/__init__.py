@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -90,6 +90,12 @@ class Instruction:
     def flag_values(self, name: str) -> list[str]:
         prefix = f"--{name}="
         return [flag[len(prefix) :] for flag in self.flags if flag.startswith(prefix)]
+
+    def env(self) -> dict[str, str]:
+        """`ENV A=1 B="x y"` (or the legacy `ENV A 1`) as the build sees it: BuildKit's parser
+        gives name, value pairs and leaves the quotes in, which the shell lexer removes."""
+        value = self.value
+        return {value[i]: _unquoted(value[i + 1]) for i in range(0, len(value) - 1, 2)}
 
     @property
     def script(self) -> str:
@@ -258,7 +264,7 @@ class Dockerfile:
                         elif name in globals_:
                             values[name] = globals_[name]
                 elif ins.keyword == "ENV":
-                    for name, value in _pairs(ins.value):
+                    for name, value in ins.env().items():
                         env[name] = values[name] = substitute(value, values)
                 elif ins.keyword == "USER":
                     user = substitute(ins.args.strip(), values)
@@ -319,9 +325,11 @@ class Dockerfile:
         return found
 
 
-def _pairs(value: Sequence[str]) -> list[tuple[str, str]]:
-    """ENV / LABEL values as BuildKit gives them: name, value, name, value, ..."""
-    return [(value[i], value[i + 1]) for i in range(0, len(value) - 1, 2)]
+def _unquoted(word: str) -> str:
+    try:
+        return " ".join(shlex.split(word, posix=True))
+    except ValueError:
+        return word
 
 
 def _stage(index: int, header: Instruction, body: list[Instruction]) -> Stage:

@@ -1,10 +1,10 @@
 """RUN cache mounts made useless: `pip --no-cache-dir`, `PIP_NO_CACHE_DIR` (pip reads any value
-as "off"), `uv --no-cache` or `UV_NO_CACHE`, inline or from the ENV / ARG a stage inherits."""
+as "off"), `uv --no-cache` or `UV_NO_CACHE`, inline, from the stage's ARG, or from the ENV it
+inherits."""
 
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
 
 from dockyard.dockerfile import Dockerfile, Instruction, Stage, parse_arg
@@ -22,27 +22,14 @@ def cache_mount_targets(instruction: Instruction) -> list[str]:
     return targets
 
 
-def _unquoted(word: str) -> str:
-    """An ENV value as the shell sees it: BuildKit's parser leaves the quotes in."""
-    try:
-        return " ".join(shlex.split(word, posix=True))
-    except ValueError:
-        return word
-
-
-def env_values(instruction: Instruction) -> dict[str, str]:
-    """`ENV A=1 B="x y"` (or the legacy `ENV A 1`) from BuildKit's name, value pairs."""
-    value = instruction.value
-    return {value[i]: _unquoted(value[i + 1]) for i in range(0, len(value) - 1, 2)}
-
-
 def stage_environment(
     dockerfile: Dockerfile,
     stage_index: int,
     before_line: int,
     build_args: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """ENV and ARG defaults in effect in a stage before `before_line` (parents included)."""
+    """What a RUN before `before_line` sees: ENV of the stage and the stages it builds on, and
+    ARG defaults of the stage itself (an ARG goes out of scope at the end of its stage)."""
     chain: list[Stage] = []
     stage: Stage | str = dockerfile.stages[stage_index]
     while isinstance(stage, Stage) and stage not in chain:
@@ -54,8 +41,8 @@ def stage_environment(
             if part is chain[0] and ins.line >= before_line:
                 break
             if ins.keyword == "ENV":
-                env.update(env_values(ins))
-            elif ins.keyword == "ARG":
+                env.update(ins.env())
+            elif ins.keyword == "ARG" and part is chain[0]:
                 env.update({k: v for k, v in parse_arg(ins.args) if v is not None})
     return env
 

@@ -18,7 +18,7 @@ from dockyard.errors import DockyardError
 from dockyard.progress.report import BuildReport, Event
 from dockyard.progress.stream import RawJsonStream
 
-Status = Literal["ok", "failed", "interrupted"]
+RunStatus = Literal["ok", "failed", "interrupted"]
 Listener = Callable[[list[Event], RawJsonStream], None]
 
 # What BuildKit says when the client went away mid-build (Ctrl-C reached the docker CLI).
@@ -30,7 +30,7 @@ class StreamRun:
     """How one build command ended, and its parsed stream."""
 
     stream: RawJsonStream
-    status: Status
+    status: RunStatus
     started_at: datetime
     seconds: float
     error: DockyardError | None = None
@@ -70,7 +70,7 @@ def run_stream(
     (the caller records the build, then raises).
     """
     started_at, started = datetime.now(timezone.utc), time.monotonic()
-    status: Status = "ok"
+    status: RunStatus = "ok"
     error: DockyardError | None = None
     try:
         for source, chunk in chunks:

@@ -151,3 +151,10 @@ def test_final_base_of_the_bundled_backend() -> None:
     args = {"PYTHON_IMAGE": "dockyard-local/python:3.11-slim", "CACHE_ID": "x"}
     assert parse(text).final_base(args) == "dockyard-local/python:3.11-slim"
     assert parse(text).final_base() == "python:3.11-slim"
+
+
+def test_env_values_lose_their_quotes_as_in_the_build() -> None:
+    dockerfile = parse("FROM x\nENV U=\"1000\" NAME='a b' OLD=plain\nUSER $U\n")
+    env = dockerfile.stages[0].instructions[0].env()
+    assert env == {"U": "1000", "NAME": "a b", "OLD": "plain"}
+    assert dockerfile.final_user() == ("1000", None)

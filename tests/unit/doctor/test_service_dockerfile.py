@@ -38,14 +38,28 @@ from tests.unit.doctor.helpers import (
             ["line 3: UV_NO_CACHE is set with a cache mount on /root/.cache/uv"],
         ),
         ("FROM x\nENV UV_NO_CACHE=0\nRUN --mount=type=cache,target=/root/.cache/uv uv sync\n", []),
-        # pip reads PIP_NO_CACHE_DIR=0 as "off" too; ARG counts like ENV; parents are inherited.
+        # pip reads PIP_NO_CACHE_DIR=0 as "off" too; ENV passes to the stages built on it ...
         (
-            "FROM x AS base\nARG PIP_NO_CACHE_DIR=0\nFROM base\n"
+            "FROM x AS base\nENV PIP_NO_CACHE_DIR=0\nFROM base\n"
             "RUN --mount=type=cache,target=/root/.cache/pip pip install a==1\n",
             [
                 "line 4: PIP_NO_CACHE_DIR is set (pip reads any value as 'off') with a cache "
                 "mount on /root/.cache/pip"
             ],
+        ),
+        # ... an ARG counts in its own stage, and goes out of scope at the end of it (Docker).
+        (
+            "FROM x\nARG PIP_NO_CACHE_DIR=0\n"
+            "RUN --mount=type=cache,target=/root/.cache/pip pip install a==1\n",
+            [
+                "line 3: PIP_NO_CACHE_DIR is set (pip reads any value as 'off') with a cache "
+                "mount on /root/.cache/pip"
+            ],
+        ),
+        (
+            "FROM x AS base\nARG PIP_NO_CACHE_DIR=0\nFROM base\n"
+            "RUN --mount=type=cache,target=/root/.cache/pip pip install a==1\n",
+            [],
         ),
         (
             "FROM x\nRUN --mount=type=cache,target=/cache PIP_NO_CACHE_DIR=1 "
