@@ -21,9 +21,8 @@ from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
-from dockyard.progress import BuildReport, Event, RawJsonStream, history
+from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
 from dockyard.progress.runner import run_stream
-
 
 
 @dataclass(frozen=True)
