@@ -54,6 +54,7 @@ class DockerStack:
     versions: str = ""  # what it is, for the summary
     probed: bool = False
     outcomes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0  # setup, call and teardown of its tests
 
     @classmethod
     def parse(cls, spec: str) -> DockerStack:
@@ -185,8 +186,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     stack = _STACK_OF.get(report.nodeid)
-    if stack is None or (report.when != "call" and report.outcome == "passed"):
-        return  # not a docker test, or a passed setup / teardown (not a result of its own)
+    if stack is None:
+        return  # not a docker test
+    stack.seconds += report.duration
+    if report.when != "call" and report.outcome == "passed":
+        return  # a passed setup / teardown is not a result of its own
     key = report.outcome if report.when == "call" else f"{report.outcome} ({report.when})"
     stack.outcomes[key] = stack.outcomes.get(key, 0) + 1
 
@@ -198,4 +202,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for stack in STACKS:
         counts = ", ".join(f"{n} {k}" for k, n in sorted(stack.outcomes.items())) or "no tests"
         what = stack.versions or stack.problem or "not probed"
-        terminalreporter.write_line(f"{stack.name}: {what}: {counts}")
+        spent = f" in {stack.seconds / 60:.1f} min" if stack.seconds else ""
+        terminalreporter.write_line(f"{stack.name}: {what}: {counts}{spent}")
