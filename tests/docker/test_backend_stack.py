@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE
+from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE, DockerStack
 from tests.docker.helpers import remove_images
 
 pytestmark = pytest.mark.docker
@@ -153,7 +153,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack) -> Iterator[Stack]:
     token = secrets.token_hex(4)
     project = f"dockyard-test-backend-{token}"
     env_file = tmp_path_factory.mktemp("compose-env") / "empty.env"

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import DockerStack
 from tests.docker.helpers import REPO, Project, unique
 
 pytestmark = pytest.mark.docker
@@ -61,7 +62,7 @@ def cache_mounts_of_run(run_id: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+def project(tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack) -> Project:
     """The repository's own compose project (read only), with its own state dir and .env."""
     root = tmp_path_factory.mktemp("bench")
     (root / "dockyard.env").write_text("", encoding="utf-8")

@@ -24,6 +24,7 @@ from dockyard.dockerignore import (
     read_dockerignore,
 )
 from dockyard.fingerprint import fingerprint_context
+from tests.conftest import DockerStack
 
 pytestmark = pytest.mark.docker
 
@@ -151,7 +152,7 @@ def build(context: Path, dockerfile: Path, out: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def engine(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack
 ) -> Iterator[dict[str, tuple[Path, set[str]]]]:
     """Build every case once (in parallel): case -> (context dir, files that arrived)."""
     base = tmp_path_factory.mktemp("dockerignore")

@@ -31,7 +31,7 @@ from typing import IO, Any
 import pytest
 
 from dockyard.doctor.checks import SERVICE_CHECKS
-from tests.conftest import PYTHON_IMAGE
+from tests.conftest import PYTHON_IMAGE, DockerStack
 from tests.docker.helpers import REPO, Project, bundled_backend_copy, unique
 from tests.fixtures.doctor.materialize import materialize
 
@@ -288,7 +288,9 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def built_backend(
+    tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack
+) -> Iterator[Built]:
     project = bundled_backend_copy(tmp_path_factory.mktemp("sentinel"))
     sentinel = f"DOCKYARD-SENTINEL-{secrets.token_hex(16)}"
     context = project.root / "backend"

@@ -13,7 +13,7 @@ import pytest
 
 from dockyard.image.instruction import clean_instruction
 from dockyard.units import parse_size
-from tests.conftest import PYTHON_IMAGE
+from tests.conftest import PYTHON_IMAGE, DockerStack
 from tests.docker.helpers import (
     Project,
     bundled_backend_copy,
@@ -54,7 +54,9 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def project(
+    tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack
+) -> Iterator[Project]:
     proj = bundled_backend_copy(tmp_path_factory.mktemp("image-tasks"))
     wasteful = f"dockyard-test/wasteful:{unique('w')}"
     proj.env["WASTEFUL_TAG"] = wasteful  # not read by anything; remembered for teardown

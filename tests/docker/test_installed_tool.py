@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON_IMAGE
+from tests.conftest import PYTHON_IMAGE, DockerStack
 from tests.docker.helpers import REPO, unique
 
 pytestmark = pytest.mark.docker
@@ -32,7 +32,7 @@ def run(command: list[str], cwd: Path, **env: str) -> subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def installed(tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack) -> Path:
     """The `dockyard` executable of a fresh venv holding only the wheel and its dependencies."""
     root = tmp_path_factory.mktemp("tool")
     wheels = root / "wheels"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.ledger import Ledger
-from tests.conftest import PYTHON_IMAGE
+from tests.conftest import PYTHON_IMAGE, DockerStack
 from tests.docker.helpers import Project, free_port, unique
 
 pytestmark = pytest.mark.docker
@@ -43,7 +43,7 @@ services:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def tiny(tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack) -> Iterator[Project]:
     root = tmp_path_factory.mktemp("tiny-project")
     tag = f"dockyard-test/tiny:{unique('t')}"
     port = free_port()

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from dockyard.ledger import Ledger
+from tests.conftest import DockerStack
 from tests.docker.helpers import Project, bundled_backend_copy, step, steps_of
 
 pytestmark = pytest.mark.docker
@@ -24,7 +25,9 @@ CODE_STEP = "COPY app/ ./app/"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def project(
+    tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack
+) -> Iterator[Project]:
     proj = bundled_backend_copy(tmp_path_factory.mktemp("backend-project"))
     yield proj
     proj.teardown([proj.env["BACKEND_IMAGE"]])

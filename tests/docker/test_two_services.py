@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PYTHON_IMAGE
+from tests.conftest import PYTHON_IMAGE, DockerStack
 from tests.docker.helpers import Project, steps_of, unique
 
 pytestmark = pytest.mark.docker
@@ -26,7 +26,7 @@ services:
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def pair(tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack) -> Iterator[Project]:
     root = tmp_path_factory.mktemp("two-services")
     tag = f"dockyard-test/pair:{unique('p')}"
     token = unique("token")
@@ -57,7 +57,8 @@ def test_each_service_gets_its_steps_reasons_and_ledger_rows(pair: Project) -> N
 
     worker_py = pair.root / "worker" / "worker.py"
     worker_py.write_text(worker_py.read_text(encoding="utf-8") + "print(2)\n", encoding="utf-8")
-    second = pair.inv_json("build-fast")
+    # A user's own progress mode for Compose (2.40 reads it) must not cost the step view.
+    second = pair.inv_json("build-fast", COMPOSE_PROGRESS="plain")
     api, worker = service(second, "api"), service(second, "worker")
     assert api["cache_ratio"] == 1.0 and api["reasons"] == {}
     ran = {s["instruction"]: s["cached"] for s in steps_of(second, "worker")}
@@ -71,5 +72,7 @@ def test_each_service_gets_its_steps_reasons_and_ledger_rows(pair: Project) -> N
     assert sorted(recorded) == sorted(
         (name, build["build_id"], 4) for build in (first, second) for name in ("api", "worker")
     )
-    latest_worker = next(b for b in history if b["service"] == "worker")
+    latest_worker = max(
+        (b for b in history if b["service"] == "worker"), key=lambda b: b["build_id"]
+    )
     assert latest_worker["reasons"] == worker["reasons"]
