@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Mapping
@@ -142,7 +143,7 @@ class BenchRun:
             report.load_after = load_average()
             report.finished_at = _now()
             shutil.rmtree(root, ignore_errors=True)
-            self._cleanup()
+            self._cleanup(failing=sys.exc_info()[1] is not None)
         return report
 
     # -- builds ----------------------------------------------------------------------------------
@@ -288,14 +289,24 @@ class BenchRun:
                 self.report.import_cpu_seconds[strategy.name].append(cpu)
 
     # -- cleanup ---------------------------------------------------------------------------------
-    def _cleanup(self) -> None:
+    def _cleanup(self, *, failing: bool = False) -> None:
+        """Remove what the run owns. After a failure, a cleanup that fails too is said in one
+        line and the run's own error is the one raised."""
         if self.keep:
             self.report.kept = [*self._owned.tags, f"cache mounts {self.plan.cache_prefix}*"]
             return
         self.listener.message("removing the benchmark's images and cache mounts")
-        self.report.removed = cleanup(
-            self.engine, self.plan, self._owned.tags, self._owned.image_ids
-        )
+        try:
+            self.report.removed = cleanup(
+                self.engine, self.plan, self._owned.tags, self._owned.image_ids
+            )
+        except DockyardError as err:
+            if not failing:
+                raise
+            self.listener.message(
+                f"could not remove everything the benchmark made: {err.message} "
+                "(`inv bench --clean` removes what is left)"
+            )
 
 
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from functools import cached_property
 from typing import Any
 
 from dockyard.engine import stackinfo
 from dockyard.engine.base import EngineBase
 from dockyard.errors import DockyardError
+
+_LISTING_ATTEMPTS = 4
 
 
 class SystemCommands(EngineBase):
@@ -33,8 +36,22 @@ class SystemCommands(EngineBase):
         return dict(json.loads(output))
 
     def build_cache_records(self) -> list[dict[str, Any]]:
-        """The build cache's records (`docker system df -v`): ID, Description, Size, ..."""
-        output = self.run(self.docker_cmd("system", "df", "-v", "--format", "{{json .BuildCache}}"))
+        """The build cache's records (`docker system df -v`): ID, Description, Size, ...
+
+        With the containerd image store the engine fails the listing ("NotFound: snapshot X
+        does not exist") when BuildKit removes a snapshot meanwhile (seen right after a failed
+        build): asked again, it answers.
+        """
+        command = self.docker_cmd("system", "df", "-v", "--format", "{{json .BuildCache}}")
+        for attempt in range(1, _LISTING_ATTEMPTS + 1):
+            try:
+                output = self.run(command)
+                break
+            except DockyardError as err:
+                vanished = err.call is not None and "does not exist" in err.call.stderr
+                if not vanished or attempt == _LISTING_ATTEMPTS:
+                    raise
+                time.sleep(0.5 * attempt)
         text = output.strip()
         if not text or text == "null":
             return []

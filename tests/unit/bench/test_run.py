@@ -190,6 +190,34 @@ def test_a_failed_build_still_removes_what_the_run_made(tmp_path: Path) -> None:
     assert len(engine.pruned) == 3
 
 
+def test_a_cleanup_that_fails_after_a_failed_build_does_not_hide_the_build_error(
+    tmp_path: Path,
+) -> None:
+    plan = quick_plan()
+    failure = translate(DockerException(["docker", "buildx", "build"], 1, stderr=b"boom\n"))
+    broken = script(plan, "naive", "cold", 1)
+    broken.error = failure
+    engine = fake(tmp_path, [broken])
+    # What the containerd store's engine said while BuildKit removed a snapshot (seen in CI).
+    vanished = translate(
+        DockerException(
+            ["docker", "system", "df", "-v"],
+            1,
+            stderr=b"Error response from daemon: NotFound: snapshot x does not exist: not found\n",
+        )
+    )
+
+    def listing() -> list[dict[str, Any]]:
+        raise vanished
+
+    engine.build_cache_records = listing  # type: ignore[method-assign]
+    listener = Heard()
+    run = BenchRun(engine, plan, workdir=tmp_path, listener=listener)
+    with pytest.raises(BuildFailed, match="failed: boom"):
+        run.run()
+    assert any("could not remove everything" in line for line in listener.messages)
+
+
 def test_keep_removes_nothing_and_says_what_it_kept(tmp_path: Path) -> None:
     plan = quick_plan()
     engine = fake(
