@@ -22,7 +22,7 @@ from dockyard.engine import EngineProtocol
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
-from dockyard.progress.runner import run_stream
+from dockyard.progress.runner import run_stream, step_failure
 
 
 @dataclass(frozen=True)
@@ -382,23 +382,12 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
 def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
     failed = [r for r in outcome.services if r.report.ok is False]
     for result in failed:
-        step = result.report.failing_step
-        if step is not None:
-            lines = result.report.failure_log(DEFAULT_FAILURE_LINES)
-            detail = (
-                "\n".join(
-                    [
-                        f"--- last {len(lines)} log lines of {result.service}: {step.name} ---",
-                        *lines,
-                    ]
-                )
-                if lines
-                else ""
-            )
-            return BuildFailed(
-                f"build of {result.service} failed at `{step.instruction}`: {step.error}",
-                "fix the step and build again; the failure is in `inv timing --history`",
-                detail=detail,
-            )
+        named = step_failure(
+            f"build of {result.service}",
+            result.report,
+            "fix the step and build again; the failure is in `inv timing --history`",
+        )
+        if named is not None:
+            return named
     message = next((r.report.error for r in failed if r.report.error), None) or error
     return BuildFailed(f"build failed: {message}", "see the output above")

@@ -22,7 +22,7 @@ from dockyard.bench.plan import REFERENCE, BenchPlan, PlannedStrategy
 from dockyard.bench.report import BenchReport, Sample, StepTime
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.progress import BuildReport, Event, RawJsonStream
-from dockyard.progress.runner import run_stream
+from dockyard.progress.runner import run_stream, step_failure
 
 if TYPE_CHECKING:
     from dockyard.engine import EngineProtocol
@@ -310,20 +310,15 @@ class BenchRun:
 
 
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:
-    step = report.failing_step
-    if step is None:
-        return BuildFailed(
-            f"bench build ({' '.join(label.split())}) failed: {err.message}",
-            err.hint,
-            detail=err.detail,
-        )
-    lines = report.failure_log()
-    detail = "\n".join([f"--- last {len(lines)} log lines of {step.name} ---", *lines])
-    return BuildFailed(
-        f"bench build ({' '.join(label.split())}) failed at `{step.instruction}`: {step.error}",
+    subject = f"bench build ({' '.join(label.split())})"
+    named = step_failure(
+        subject,
+        report,
         "fix the Dockerfile (check it with `docker build -f ...`) and run the benchmark again",
-        detail=detail if lines else "",
     )
+    if named is not None:
+        return named
+    return BuildFailed(f"{subject} failed: {err.message}", err.hint, detail=err.detail)
 
 
 def run_bench(

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
 
-from dockyard.errors import DockyardError
-from dockyard.progress.report import BuildReport, Event
+from dockyard.errors import BuildFailed, DockyardError
+from dockyard.progress.report import DEFAULT_FAILURE_LINES, BuildReport, Event
 from dockyard.progress.stream import RawJsonStream
 
 RunStatus = Literal["ok", "failed", "interrupted"]
@@ -82,3 +82,18 @@ def run_stream(
         status = "interrupted" if canceled(err, stream) else "failed"
     on_events(stream.close(), stream)
     return StreamRun(stream, status, started_at, time.monotonic() - started, error)
+
+
+def step_failure(subject: str, report: BuildReport, hint: str) -> BuildFailed | None:
+    """`<subject> failed at `<instruction>`: <error>`, with the step's last log lines as the
+    detail; None when no step of the report failed."""
+    step = report.failing_step
+    if step is None:
+        return None
+    lines = report.failure_log(DEFAULT_FAILURE_LINES)
+    header = f"--- last {len(lines)} log lines of {step.name} ---"
+    return BuildFailed(
+        f"{subject} failed at `{step.instruction}`: {step.error}",
+        hint,
+        detail="\n".join([header, *lines]) if lines else "",
+    )
