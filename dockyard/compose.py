@@ -94,10 +94,7 @@ class BuildSpec:
     @property
     def dockerfile_label(self) -> str:
         """The Dockerfile as a user names it: relative to the context when inside it."""
-        try:
-            return self.dockerfile_path.relative_to(self.context_dir).as_posix()
-        except ValueError:
-            return str(self.dockerfile_path)
+        return shown_path(self.dockerfile_path, self.context_dir)
 
     def dockerfile_bytes(self) -> bytes | None:
         """The Dockerfile's content; None when it is remote, missing or unreadable."""
@@ -182,6 +179,16 @@ class Service:
             healthcheck=dict(svc.get("healthcheck") or {}),
             raw=svc,
         )
+
+
+def shown_path(path: Path, root: Path) -> str:
+    """A path as a user reads it in a message: relative to `root` (slashes) when inside it."""
+    for candidate, base in ((path, root), (path.resolve(), root.resolve())):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(path)
 
 
 def image_name(project: str, service: str, image: Any = None) -> str:

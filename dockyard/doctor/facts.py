@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.compose import Service
+from dockyard.compose import Service, shown_path
 from dockyard.dockerfile import Dockerfile, DockerfileSyntaxError, parse
 from dockyard.engine.stackinfo import StackInfo
 
@@ -150,10 +150,7 @@ class ServiceFacts:
 
     @property
     def dockerfile_label(self) -> str:
-        try:
-            return self.dockerfile_path.relative_to(self.context_dir).as_posix()
-        except ValueError:
-            return str(self.dockerfile_path)
+        return shown_path(self.dockerfile_path, self.context_dir)
 
 
 @dataclass(frozen=True)

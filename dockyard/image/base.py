@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
+from dockyard.compose import shown_path
 from dockyard.dockerfile import DockerfileSyntaxError
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
@@ -74,7 +74,7 @@ def _dockerfile_base(engine: EngineProtocol, service: str) -> tuple[str | None, 
     """(base reference or None, source text, problem) from the service's Dockerfile."""
     build = engine.project.build_of(service)
     text = build.dockerfile_text()
-    where = _shown_path(build.dockerfile_path, engine.project.directory)
+    where = shown_path(build.dockerfile_path, engine.project.directory)
     if text is None:
         return None, "", f"cannot read the Dockerfile of {service} ({where})"
     try:
@@ -84,10 +84,3 @@ def _dockerfile_base(engine: EngineProtocol, service: str) -> tuple[str | None, 
     if base is None:
         return None, "", f"{where} has no FROM"
     return base, f"final stage of {where}", ""
-
-
-def _shown_path(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)

@@ -79,25 +79,20 @@ class Project:
     def inv(
         self, *args: str, timeout: float = 600, **extra: str
     ) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "invoke", "--search-root", str(REPO), *args]
-        return subprocess.run(
-            command,
-            env=self.environ(**extra),
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            timeout=timeout,
-            check=False,
-            cwd=self.root,
-        )
+        """This repository's `inv` (its tasks.py), run in the project's folder."""
+        return self.run_cli(["-m", "invoke", "--search-root", str(REPO), *args], timeout, extra)
 
     def dockyard(
         self, *args: str, timeout: float = 600, **extra: str
     ) -> subprocess.CompletedProcess[str]:
         """The `dockyard` command (`python -m dockyard`), run in the project's folder."""
+        return self.run_cli(["-m", "dockyard", *args], timeout, extra)
+
+    def run_cli(
+        self, python_args: list[str], timeout: float, extra: dict[str, str]
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "dockyard", *args],
+            [sys.executable, *python_args],
             env=self.environ(**extra),
             capture_output=True,
             text=True,
