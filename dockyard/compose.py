@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.errors import ComposeProjectError, UnknownService
+from dockyard.settings import go_bool
 
 # A build context that is not a directory on this machine (Compose passes it to BuildKit).
 _REMOTE_CONTEXT = re.compile(r"^(https?://|git@|git://|ssh://|github\.com/)")
@@ -114,8 +115,7 @@ class BuildSpec:
     @property
     def inline_cache(self) -> bool:
         """Built with `BUILDKIT_INLINE_CACHE=1`: the image carries its cache metadata."""
-        value = self.args.get("BUILDKIT_INLINE_CACHE", "").strip().lower()
-        return value in ("1", "true", "yes", "on")
+        return go_bool(self.args.get("BUILDKIT_INLINE_CACHE", "")) is True
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,17 @@ def parse_ratio_setting(text: str, where: str) -> float:
         raise SettingsError(f"{where}: {exc}", "write it like 0.9 or 90%") from None
 
 
+def go_bool(text: str) -> bool | None:
+    """A boolean as Go's `strconv.ParseBool` reads it (Docker, Compose and BuildKit read their
+    variables and build args so); None when it is not one."""
+    value = text.strip()
+    if value in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if value in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    return None
+
+
 def is_off(text: str) -> bool:
     """ "off", "none", "no", ... or empty: the rule or budget is not applied."""
     return not text.strip() or text.strip().lower() in _OFF

@@ -126,9 +126,6 @@ class FakeEngine:
     def volumes(self) -> list[str]:
         return []
 
-    def compose_version(self) -> str:
-        return "2.26.1"
-
     # -- image ---------------------------------------------------------------------------------
     def image_inspect(self, reference: str) -> dict[str, Any]:
         key = normalize(reference)
@@ -189,9 +186,6 @@ class FakeEngine:
         self.calls.append(("buildx-quiet", tag))
         return "sha256:" + "e" * 64
 
-    def buildx_version(self) -> str:
-        return "0.13.1"
-
     def history_records(self, since: datetime) -> list[dict[str, Any]]:
         self.calls.append(("history ls", since))
         return [row for row, _, _ in self.records]
@@ -209,12 +203,6 @@ class FakeEngine:
 
     def docker_path(self) -> str | None:
         return "/usr/bin/docker"
-
-    def version(self) -> dict[str, Any]:
-        return {"Client": {"Version": "28.2.2"}, "Server": {"Version": "26.1.5"}}
-
-    def info(self) -> dict[str, Any]:
-        return {"Driver": "overlay2", "DriverStatus": [], "DockerRootDir": "/var/lib/docker"}
 
     def build_cache_records(self) -> list[dict[str, Any]]:
         return list(self.cache_records)

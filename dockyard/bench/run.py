@@ -122,9 +122,8 @@ class BenchRun:
         plan, report = self.plan, self.report
         report.cpus = os.cpu_count()
         report.load_before = load_average()
-        version = self.engine.version()
-        report.engine_version = str((version.get("Server") or {}).get("Version") or "")
-        report.buildx_version = self.engine.buildx_version()
+        report.engine_version = self.engine.stack.engine
+        report.buildx_version = self.engine.stack.buildx
         root = Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir=self._workdir))
         try:
             scratch = {s.name: copy_context(plan, root / s.name) for s in plan.strategies}

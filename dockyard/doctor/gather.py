@@ -128,7 +128,7 @@ def gather_environment(engine: EngineProtocol) -> EnvironmentFacts:
         api_version=stack.api,
         host=os.environ.get("DOCKER_HOST") or f"context {stack.context or 'default'}",
         storage_driver=stack.storage_driver,
-        driver_type="io.containerd.snapshotter.v1" if stack.image_store == "containerd" else "",
+        driver_type=stack.driver_type,
         docker_root_dir=stack.docker_root_dir,
     )
     free, note = _free_disk(stack)

@@ -1,5 +1,5 @@
-"""`docker buildx`: plain builds of one Dockerfile (what `inv bench` measures), its version, and
-the build records it keeps (`buildx history`, 0.23+)."""
+"""`docker buildx`: plain builds of one Dockerfile (what `inv bench` measures), and the build
+records it keeps (`buildx history`, 0.23+)."""
 
 from __future__ import annotations
 
@@ -87,12 +87,6 @@ class BuildxCommands(EngineBase):
         with environment(BUILDKIT_ENVIRONMENT):
             output = self.run(command)
         return output.strip().splitlines()[-1].strip() if output.strip() else ""
-
-    def buildx_version(self) -> str:
-        """`docker buildx version`, e.g. `github.com/docker/buildx 0.13.1 ...` -> `0.13.1`."""
-        output = self.run(self.docker_cmd("buildx", "version")).strip()
-        parts = output.split()
-        return parts[1] if len(parts) > 1 else output
 
     # -- build records (never `history rm`: on BuildKit 0.25 it can take the daemon down) -------
     def history_records(self, since: datetime) -> list[dict[str, Any]]:

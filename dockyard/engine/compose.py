@@ -138,7 +138,3 @@ class ComposeCommands(EngineBase):
         label = f"com.docker.compose.project={self.project_name}"
         with self.errors():
             return sorted(v.name for v in self.client.volume.list(filters={"label": label}))
-
-    def compose_version(self) -> str:
-        """`docker compose version --short`, e.g. `2.26.1`."""
-        return self.run(self.docker_cmd("compose", "version", "--short")).strip()

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from dockyard.settings import go_bool
+
 ImageStore = Literal["containerd", "classic", "unknown"]
 
 # Compose 2.32 can build through bake when COMPOSE_BAKE=true; from 2.37 it does unless
@@ -34,23 +36,14 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in match.groups() if part is not None)
 
 
-def _truthy(value: str) -> bool | None:
-    lowered = value.strip().lower()
-    if lowered in ("1", "t", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "f", "false", "no", "off"):
-        return False
-    return None
-
-
 def compose_uses_bake(compose_version: str, environ: Mapping[str, str]) -> bool:
     """Whether `docker compose build` hands the build to `buildx bake` (Compose's own rule)."""
     version = version_tuple(compose_version)
-    if not version or _truthy(environ.get("DOCKER_BUILDKIT", "1")) is False:
+    if not version or go_bool(environ.get("DOCKER_BUILDKIT", "1")) is False:
         return False
     if version >= BAKE_ONLY:
         return True
-    wanted = _truthy(environ.get("COMPOSE_BAKE", ""))
+    wanted = go_bool(environ.get("COMPOSE_BAKE", ""))
     if version >= BAKE_DEFAULT:
         return wanted is not False
     return version >= BAKE_OPT_IN and wanted is True
@@ -65,6 +58,7 @@ class StackInfo:
     compose: str = ""
     image_store: ImageStore = "unknown"
     storage_driver: str = ""
+    driver_type: str = ""  # io.containerd.snapshotter.v1 with the containerd image store
     engine_name: str = ""
     operating_system: str = ""
     docker_root_dir: str = ""
@@ -148,6 +142,7 @@ def from_outputs(
         compose=compose.strip().removeprefix("v"),
         image_store=image_store(info),
         storage_driver=str(info.get("Driver") or ""),
+        driver_type=driver_type(info),
         engine_name=str(info.get("Name") or ""),
         operating_system=str(info.get("OperatingSystem") or ""),
         docker_root_dir=str(info.get("DockerRootDir") or ""),

@@ -1,4 +1,5 @@
-"""`docker version`, `docker info`, the build cache, and throwaway containers."""
+"""The stack (`docker version`, `docker info`, ...: `stackinfo`), the build cache, and
+throwaway containers."""
 
 from __future__ import annotations
 
@@ -25,15 +26,6 @@ class SystemCommands(EngineBase):
     def docker_path(self) -> str | None:
         """Where the docker CLI is, or None when it is not on PATH (nothing is run)."""
         return shutil.which(str(self.client.client_config.client_call[0]))
-
-    def version(self) -> dict[str, Any]:
-        output = self.run(self.docker_cmd("version", "--format", "{{json .}}"))
-        return dict(json.loads(output))
-
-    def info(self) -> dict[str, Any]:
-        """`docker info` as a dict (storage driver, DriverStatus, DockerRootDir, Name, ...)."""
-        output = self.run(self.docker_cmd("info", "--format", "{{json .}}"))
-        return dict(json.loads(output))
 
     def build_cache_records(self) -> list[dict[str, Any]]:
         """The build cache's records (`docker system df -v`): ID, Description, Size, ...

@@ -13,6 +13,7 @@ from dockyard.settings import (
     BenchStrategy,
     Settings,
     default,
+    go_bool,
     load_settings,
     parse_strategies,
     split_compose_file,
@@ -219,3 +220,20 @@ def test_the_compose_file_is_found_as_compose_finds_it(tmp_path: Path) -> None:
     (sub / "compose.yaml").write_text("services: {}\n", encoding="utf-8")
     (sub / "compose.yml").write_text("services: {}\n", encoding="utf-8")
     assert load_settings(sub, environ={}).compose_files == (sub.resolve() / "compose.yaml",)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", True), ("True", True), (" t ", True), ("0", False), ("FALSE", False), ("yes", None),
+     ("on", None), ("", None), ("tRuE", None)],
+)  # fmt: skip
+def test_go_bool_reads_booleans_as_docker_does(text: str, value: bool | None) -> None:
+    assert go_bool(text) is value
+
+
+def test_inline_cache_is_the_build_arg_buildkit_reads() -> None:
+    from dockyard.compose import BuildSpec
+
+    assert BuildSpec("/c", args={"BUILDKIT_INLINE_CACHE": "1"}).inline_cache
+    assert not BuildSpec("/c", args={"BUILDKIT_INLINE_CACHE": "yes"}).inline_cache  # not Go's bool
+    assert not BuildSpec("/c").inline_cache
