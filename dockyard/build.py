@@ -8,6 +8,7 @@ the last successful build of that service in the ledger.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,14 +16,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import fingerprint, misses
+from dockyard import fingerprint, misses, signals
 from dockyard.compose import BuildSpec
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
-from dockyard.errors import BuildFailed, DockyardError, Interrupted
+from dockyard.errors import BuildFailed, DockyardError
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
-from dockyard.progress.runner import run_stream, step_failure
+from dockyard.progress.runner import run_stream, step_failure, step_interruption
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,12 @@ class ServiceResult:
     def status(self) -> str:
         return "ok" if self.report.ok else "failed"
 
+    @property
+    def first_build(self) -> bool:
+        """No earlier good build to compare with: every step that ran has the same reason,
+        said once for the service (`reasons_note`), not once per step."""
+        return misses.nothing_to_compare(self.previous.steps if self.previous else None)
+
     def to_dict(self) -> dict[str, Any]:
         data = self.report.to_dict(failure_lines=DEFAULT_FAILURE_LINES)
         data.update(
@@ -80,6 +87,7 @@ class ServiceResult:
             base_digest=self.base_digest,
             context_digest=self.fingerprint.digest if self.fingerprint else None,
             reasons=self.reasons,
+            reasons_note=misses.NO_EARLIER_BUILD if self.first_build and self.reasons else None,
             step_source=self.step_source or None,
             no_steps=self.no_steps or None,
             previous=(
@@ -234,8 +242,8 @@ def run_build(
     )
     status = run.status
     error = run.error.message if run.error else ""
-    if status == "interrupted" and not error:
-        error = "interrupted (Ctrl-C)"
+    if status == "interrupted":
+        error = f"interrupted ({signals.signal_name(run.signum or signal.SIGINT)})"
 
     reports = {plan.service: run.report(plan.service) for plan in plans}
     sources = dict.fromkeys(reports, "stream")
@@ -273,9 +281,12 @@ def run_build(
     )
     outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
     if status == "interrupted":
-        raise Interrupted(
-            "build interrupted; it is recorded in the ledger as interrupted",
-            "run `inv build-fast` again; finished steps are cached",
+        raise step_interruption(
+            "build",
+            run,
+            [result.report for result in results],
+            "run it again: finished steps are cached; the build is in `inv timing --history` "
+            "as interrupted",
         )
     if status == "failed":
         raise build_failure(outcome, error)

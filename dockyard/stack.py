@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dockyard import signals
 from dockyard.compose import ComposeProject
 from dockyard.engine import EngineProtocol, ServiceState
 from dockyard.errors import DockyardError, HealthTimeout, Interrupted
+from dockyard.units import format_seconds
 
 # Ports that do not speak HTTP; everything else published is shown as an http:// URL.
 NON_HTTP_PORTS = {5432, 3306, 6379, 27017, 5672, 11211, 9092}
@@ -92,15 +95,18 @@ def up(
     building with its own, unobserved progress.
     """
     started = time.monotonic()
+    output = engine.up_stream(services, timeout=timeout, no_build=True)
     try:
-        for _source, raw in engine.up_stream(services, timeout=timeout, no_build=True):
-            on_output(raw.decode("utf-8", "replace").rstrip())
-    except KeyboardInterrupt:
-        raise Interrupted(
-            "up interrupted; containers that already started keep running",
-            "`inv ps` shows them, `inv down` stops them, `inv up` starts the rest",
-        ) from None
+        try:
+            for _source, raw in output:
+                on_output(raw.decode("utf-8", "replace").rstrip())
+        finally:
+            output.close()  # stops `compose up` if it still runs
+    except KeyboardInterrupt as interrupt:  # Ctrl-C or SIGTERM
+        raise up_interrupted(signals.signum_of(interrupt), started) from None
     except DockyardError:
+        if signals.received() is not None:  # the terminal's Ctrl-C reached compose first
+            raise up_interrupted(signals.received(), started) from None
         # The containers say what went wrong; a port conflict or a missing image leaves none
         # that started, and compose's own error is the one to show.
         failing = [s for s in engine.ps() if unhealthy(s)]
@@ -114,6 +120,16 @@ def up(
     if waiting:
         raise health_failure(engine, waiting, timeout)
     return UpResult(states, endpoints(engine.project), time.monotonic() - started)
+
+
+def up_interrupted(signum: int | None, started: float) -> Interrupted:
+    by = "" if signum in (None, signal.SIGINT) else f" by {signals.signal_name(signum or 0)}"
+    return Interrupted(
+        f"up interrupted{by} after {format_seconds(time.monotonic() - started)}; "
+        "containers that already started keep running",
+        "`inv ps` shows them, `inv down` stops them, `inv up` starts the rest",
+        signum=signum,
+    )
 
 
 def health_failure(

@@ -9,6 +9,7 @@ listing them is fast.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,16 +36,23 @@ CONFIG_KEY = "dockyard"
 
 @contextlib.contextmanager
 def boundary() -> Iterator[None]:
-    """Expected failures end as one line with a hint and a non-zero exit, never a traceback."""
-    from dockyard import render
+    """Expected failures end as one line with a hint and a non-zero exit, never a traceback.
+
+    Inside, SIGTERM is handled like Ctrl-C (`dockyard.signals`): the task unwinds, stops its
+    docker child, records what it must, and exits 130 (SIGINT) or 143 (SIGTERM).
+    """
+    from dockyard import render, signals
 
     try:
-        yield
+        with signals.handled():
+            yield
     except DockyardError as err:
         render.error(render.make_console(stderr=True), refine_hint(err))
         raise Exit(code=err.exit_code) from None
-    except KeyboardInterrupt:
-        stopped = Interrupted("interrupted", "run the task again when ready")
+    except KeyboardInterrupt as interrupt:
+        signum = signals.signum_of(interrupt)
+        by = "" if signum == signal.SIGINT else f" by {signals.signal_name(signum)}"
+        stopped = Interrupted(f"interrupted{by}", "run the task again when ready", signum=signum)
         render.error(render.make_console(stderr=True), stopped)
         raise Exit(code=stopped.exit_code) from None
 

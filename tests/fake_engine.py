@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from dockyard.compose import ComposeProject
 from dockyard.engine import EngineProtocol, ServiceState
+from dockyard.engine.process import Stream
 from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import DockyardError, ImageNotFound
 from dockyard.imageref import normalize
@@ -95,7 +96,7 @@ class FakeEngine:
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
-    ) -> Iterator[tuple[str, bytes]]:
+    ) -> Stream:
         self.calls.append(("build", tuple(services), no_cache, pull))
         script = self.builds.pop(0) if self.builds else BuildScript()
         yield from script.chunks
@@ -103,9 +104,7 @@ class FakeEngine:
         if script.error is not None:
             raise script.error
 
-    def up_stream(
-        self, services: Sequence[str], *, timeout: int, no_build: bool
-    ) -> Iterator[tuple[str, bytes]]:
+    def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream:
         self.calls.append(("up", tuple(services), timeout, no_build))
         yield "stderr", b" Container p-web-1  Waiting\n"
         if self.up_error is not None:
@@ -120,7 +119,7 @@ class FakeEngine:
     def logs(self, service: str | None, *, tail: int | None = None) -> str:
         return f"{service or 'all'}-1  | still starting\n"
 
-    def follow_logs(self, service: str | None) -> Iterator[tuple[str, bytes]]:
+    def follow_logs(self, service: str | None) -> Stream:
         yield "stdout", self.logs(service).encode()
 
     def volumes(self) -> list[str]:
@@ -167,7 +166,7 @@ class FakeEngine:
         tag: str,
         build_args: Mapping[str, str],
         no_cache: bool = False,
-    ) -> Iterator[tuple[str, bytes]]:
+    ) -> Stream:
         self.calls.append(("buildx", tag, no_cache))
         script = self.builds.pop(0) if self.builds else BuildScript()
         yield from script.chunks

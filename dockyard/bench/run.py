@@ -22,7 +22,7 @@ from dockyard.bench.plan import REFERENCE, BenchPlan, PlannedStrategy
 from dockyard.bench.report import BenchReport, Sample, StepTime
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.progress import BuildReport, Event, RawJsonStream
-from dockyard.progress.runner import run_stream, step_failure
+from dockyard.progress.runner import run_stream, step_failure, step_interruption
 
 if TYPE_CHECKING:
     from dockyard.engine import EngineProtocol
@@ -204,9 +204,12 @@ class BenchRun:
         seconds = run.seconds
         report = run.report(strategy.name)
         if run.status == "interrupted":
-            raise Interrupted(
-                "benchmark interrupted; its images and cache mounts were removed",
-                "run `inv bench` again when ready",
+            left = "kept (--keep)" if self.keep else "removed"
+            raise step_interruption(
+                f"benchmark build ({' '.join(label.split())})",
+                run,
+                [report],
+                f"run `inv bench` again when ready (its images and cache mounts are {left})",
             )
         if run.error is not None:
             raise _failure(label, report, run.error)

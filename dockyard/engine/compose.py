@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -15,6 +15,7 @@ from dockyard.engine.base import (
     EngineBase,
     environment,
 )
+from dockyard.engine.process import Stream, stream_lines
 
 
 @dataclass(frozen=True)
@@ -83,29 +84,26 @@ class ComposeCommands(EngineBase):
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
-    ) -> Iterator[tuple[str, bytes]]:
+    ) -> Stream:
         """Run `compose build` with BuildKit's raw JSON progress; yield (stream, line) pairs.
 
-        Raises the translated error after the last line when the build fails.
+        Raises the translated error after the last line when the build fails; the build
+        stops with the stream (Ctrl-C, SIGTERM, an error while reading).
         """
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
+        command = [*self.client.docker_compose_cmd, "build"]
+        command += ["--no-cache"] if no_cache else []
+        command += ["--pull"] if pull else []
         with environment(env, unset=PROGRESS_OVERRIDES), self.errors():
-            yield from self.client.compose.build(
-                list(services), cache=not no_cache, pull=pull, stream_logs=True
-            )
+            yield from stream_lines([*command, *services])
 
-    def up_stream(
-        self, services: Sequence[str], *, timeout: int, no_build: bool
-    ) -> Iterator[tuple[str, bytes]]:
+    def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream:
+        """`compose up --detach --wait`, its output as it comes; stops with the stream."""
+        command = [*self.client.docker_compose_cmd, "up", "--detach", "--wait"]
+        command += ["--wait-timeout", str(timeout)]
+        command += ["--no-build"] if no_build else []
         with environment(BUILDKIT_ENVIRONMENT), self.errors():
-            yield from self.client.compose.up(
-                list(services) or None,
-                detach=True,
-                wait=True,
-                wait_timeout=timeout,
-                no_build=no_build,
-                stream_logs=True,
-            )
+            yield from stream_lines([*command, *services])
 
     def down(self, *, volumes: bool = False) -> None:
         with self.errors():
@@ -127,11 +125,17 @@ class ComposeCommands(EngineBase):
                 )
             )
 
-    def follow_logs(self, service: str | None) -> Iterator[tuple[str, bytes]]:
+    def follow_logs(self, service: str | None) -> Stream:
+        command = [
+            *self.client.docker_compose_cmd,
+            "logs",
+            "--no-color",
+            "--follow",
+            "--tail",
+            "100",
+        ]
         with self.errors():
-            yield from self.client.compose.logs(
-                [service] if service else [], follow=True, stream=True, tail="100"
-            )
+            yield from stream_lines([*command, *([service] if service else [])])
 
     def volumes(self) -> list[str]:
         """Named volumes of the project that exist in the engine."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from dockyard.engine.process import Stream
 
 if TYPE_CHECKING:
     from dockyard.compose import ComposeProject
@@ -30,14 +32,12 @@ class EngineProtocol(Protocol):
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
-    ) -> Iterator[tuple[str, bytes]]: ...
-    def up_stream(
-        self, services: Sequence[str], *, timeout: int, no_build: bool
-    ) -> Iterator[tuple[str, bytes]]: ...
+    ) -> Stream: ...
+    def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream: ...
     def down(self, *, volumes: bool = False) -> None: ...
     def ps(self) -> list[ServiceState]: ...
     def logs(self, service: str | None, *, tail: int | None = None) -> str: ...
-    def follow_logs(self, service: str | None) -> Iterator[tuple[str, bytes]]: ...
+    def follow_logs(self, service: str | None) -> Stream: ...
     def volumes(self) -> list[str]: ...
 
     # image
@@ -57,7 +57,7 @@ class EngineProtocol(Protocol):
         tag: str,
         build_args: Mapping[str, str],
         no_cache: bool = False,
-    ) -> Iterator[tuple[str, bytes]]: ...
+    ) -> Stream: ...
     def buildx_build_quiet(
         self,
         context_dir: os.PathLike[str] | str,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeAlias
 
+from dockyard.progress.names import step_label
+
 DEFAULT_FAILURE_LINES = 30
 _CACHE_IMPORT = "importing cache manifest"
 
@@ -75,6 +77,10 @@ class Step:
     def hard_error(self) -> bool:
         """An error that means this step failed (not a missing cache_from image)."""
         return bool(self.error) and not self.is_cache_import
+
+    def label(self, width: int = 60) -> str:
+        """`deps 4/5 RUN uv pip install ...`: stage, N/M and the instruction, cut to `width`."""
+        return step_label(self.stage, self.index, self.total, self.instruction or self.name, width)
 
     def elapsed(self, now: datetime) -> float | None:
         """Seconds since the step started (its run time once completed)."""

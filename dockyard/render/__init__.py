@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from dockyard.errors import DockyardError
+from dockyard.progress.names import one_line as one_line
+from dockyard.progress.names import without_mounts as without_mounts
 from dockyard.units import format_seconds
 
 if TYPE_CHECKING:
@@ -81,20 +82,6 @@ def escape(text: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
-
-
-def one_line(text: str, width: int | None = None) -> str:
-    """Collapse whitespace (newlines of heredocs, continuation indents) to single spaces; cut to
-    `width` characters with a trailing "..." (ASCII: Windows consoles may be cp1252)."""
-    flat = " ".join(text.split())
-    if width is not None and len(flat) > width:
-        return flat[: max(width - 3, 0)] + "..."[: max(width, 0)]
-    return flat
-
-
-def without_mounts(instruction: str) -> str:
-    """`RUN --mount=... --mount=... uv pip sync` says more in a narrow column without its mounts."""
-    return re.sub(r"--mount=\S+\s*", "", instruction)
 
 
 # -- messages ---------------------------------------------------------------------------------

@@ -107,8 +107,13 @@ def test_a_failed_build_is_recorded_and_raised_with_the_step(tmp_path: Path) -> 
     engine = project(tmp_path, BuildScript(chunks("compose_fail"), error=failure))
     with pytest.raises(BuildFailed) as caught:
         build.run_build(engine, ["backend", "worker"])
-    assert caught.value.message.startswith("build of backend failed at `RUN echo")
-    assert "about to fail" in caught.value.detail
+    # The step by its short label and the exit code; the command in full only in the detail.
+    message, detail = caught.value.message, caught.value.detail
+    assert message.startswith("build of backend failed at `runtime 6/6 RUN echo"), message
+    assert message.endswith("...`: exit code: 7") and "/bin/sh" not in message, message
+    assert 'failed step: [backend runtime 6/6] RUN echo "token' in detail
+    assert 'error: process "/bin/sh -c echo' in detail
+    assert "about to fail" in detail
     statuses = {b.service: b.status for b in Ledger(engine.settings.ledger_path).service_builds()}
     assert statuses == {"backend": "failed", "worker": "ok"}
 
