@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 NO_EARLIER_BUILD = "no earlier build to compare with"
 
 
-def nothing_to_compare(previous_steps: Sequence[StepRecord] | None) -> bool:
+def nothing_to_compare(previous_steps: Sequence[object] | None) -> bool:
     """No earlier build's steps: every step that ran is new, for the same reason."""
     return not previous_steps
 

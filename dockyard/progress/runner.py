@@ -155,9 +155,9 @@ def step_failure(subject: str, report: BuildReport, hint: str) -> BuildFailed | 
     )
 
 
-def interrupted_step(report: BuildReport) -> Step | None:
-    """The step the interruption cut off: the Dockerfile step still running (or canceled)
-    that started last; else BuildKit's own vertex that was running."""
+def interrupted_steps(report: BuildReport) -> list[Step]:
+    """The steps the interruption cut off, latest start first: Dockerfile steps still running
+    (or canceled); without any, BuildKit's own vertices that were running."""
 
     def cut(step: Step) -> bool:
         return step.running or _CANCELED in (step.error or "")
@@ -166,18 +166,27 @@ def interrupted_step(report: BuildReport) -> Step | None:
         return step.started or datetime.min.replace(tzinfo=timezone.utc)
 
     steps = [s for s in report.dockerfile_steps if cut(s)] or [s for s in report.steps if cut(s)]
-    return max(steps, key=started) if steps else None
+    return sorted(steps, key=started, reverse=True)
 
 
 def step_interruption(
     subject: str, run: StreamRun, reports: Sequence[BuildReport], hint: str
 ) -> Interrupted:
-    """`<subject> interrupted after 3.1s at `<step label>``, exit code 130 (143 for SIGTERM)."""
+    """`<subject> interrupted after 3.1s at `<step label>``, exit code 130 (143 for SIGTERM).
+    With several services the step is named with its service, and the others counted."""
     by = "" if run.signum in (None, signal.SIGINT) else f" by {signals.signal_name(run.signum)}"
     message = f"{subject} interrupted{by} after {format_seconds(run.seconds)}"
-    cut = [(r.service, step) for r in reports if (step := interrupted_step(r)) is not None]
+    cut = [(r.service, interrupted_steps(r)) for r in reports]
+    # A service cut off in a Dockerfile step comes before one in BuildKit's own vertices.
+    cut = sorted(
+        [(service, steps) for service, steps in cut if steps],
+        key=lambda item: not item[1][0].is_dockerfile_step,
+    )
     if cut:
-        service, step = cut[0]
-        label = step.label() if len(reports) == 1 else f"{service} {step.label()}"
+        service, steps = cut[0]
+        label = steps[0].label() if len(reports) == 1 else f"{service} {steps[0].label()}"
         message += f" at `{label}`"
+        others = len(steps) - 1 + sum(len(more) for _, more in cut[1:])
+        if others:
+            message += f" (and {others} more running)"
     return Interrupted(message, hint, signum=run.signum)

@@ -193,12 +193,13 @@ def test_dockerfile_syntax_error(tmp_path: Path) -> None:
 def test_failing_run(tmp_path: Path) -> None:
     proj = build_project(tmp_path, "FROM @BASE@\nRUN echo about-to-fail && exit 7\n")
     done = proj.inv("build-fast")
-    assert_one_error(
+    line = assert_one_error(
         done,
-        "build of app failed at `RUN echo about-to-fail && exit 7`",
+        "build of app failed at `2/2 RUN echo about-to-fail && exit 7`: exit code: 7",
         hint="fix the step and build again",
     )
-    assert "exit code: 7" in done.stderr
+    assert "/bin/sh" not in line  # BuildKit's repeat of the command stays in the detail
+    assert 'error: process "/bin/sh -c echo about-to-fail && exit 7"' in done.stderr
     assert "about-to-fail" in done.stderr  # the step's own output, above the error line
 
 
@@ -212,7 +213,10 @@ def test_package_index_unreachable(tmp_path: Path) -> None:
     )
     done = proj.inv("build-fast", timeout=300)
     assert_one_error(
-        done, "build of app failed at `RUN python3 -m venv /v", hint="could not reach the package"
+        done,
+        "build of app failed at `2/2 RUN python3 -m venv /v && /v/bin/pip install --retrie...`: "
+        "exit code: 1",
+        hint="could not reach the package",
     )
     assert "No matching distribution found for idna==3.10" in done.stderr
 
@@ -304,47 +308,118 @@ def start(proj: Project, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
     return proc, seen
 
 
-def ctrl_c(proc: subprocess.Popen[str], seen: list[str], marker: str, settle: float) -> str:
-    """Wait until `marker` was printed, `settle` more seconds, then Ctrl-C; return stderr."""
+# How a run is stopped: Ctrl-C in a terminal (SIGINT to the whole foreground process group,
+# the docker child included), SIGINT to the Python process only (how CI cancels a job, or
+# `timeout -s INT`), SIGTERM to the Python process only (`kill`, a service manager).
+STOPS = {
+    "ctrl-c": (signal.SIGINT, True),
+    "sigint-process": (signal.SIGINT, False),
+    "sigterm-process": (signal.SIGTERM, False),
+}
+
+
+def interrupt(
+    proc: subprocess.Popen[str], seen: list[str], marker: str, settle: float, how: str
+) -> str:
+    """Wait until `marker` was printed, `settle` more seconds, then stop the run as `how`
+    says; return its stderr."""
     deadline = time.monotonic() + 120
     while not any(marker in line for line in seen):
         assert proc.poll() is None, f"finished before {marker!r}: {''.join(seen)}"
         assert time.monotonic() < deadline, f"{marker!r} never printed: {''.join(seen)}"
         time.sleep(0.1)
     time.sleep(settle)
-    assert proc.poll() is None, "finished before Ctrl-C"
-    os.killpg(proc.pid, signal.SIGINT)  # the terminal sends it to the whole foreground group
+    assert proc.poll() is None, "finished before the signal"
+    signum, group = STOPS[how]
+    if group:
+        os.killpg(proc.pid, signum)  # the terminal sends it to the whole foreground group
+    else:
+        proc.send_signal(signum)
     assert proc.stderr is not None
     stderr = proc.stderr.read()
     proc.wait(timeout=60)
     return stderr
 
 
-def test_ctrl_c_during_build(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
+def survivors(*needles: str) -> list[str]:
+    """Processes on this machine whose command line or environment holds one of `needles`
+    (a build's RUN runs as a host process under the engine; docker children carry the
+    project's COMPOSE_PROJECT_NAME)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            text = (proc / "cmdline").read_bytes() + b"\0" + (proc / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if any(needle.encode() in text for needle in needles):
+            found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes()!r}"[:200])
+    return found
+
+
+def assert_nothing_left_running(*needles: str) -> None:
+    deadline = time.monotonic() + 15  # the engine takes a moment to cancel a RUN
+    while survivors(*needles) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert survivors(*needles) == []
+
+
+def stopped(
+    proj: Project, how: str, args: tuple[str, ...], marker: str, settle: float
+) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """Run `inv ARGS`, stop it as `how` says; (its one error line, the finished process)."""
+    proc, seen = start(proj, *args)
+    stderr = interrupt(proc, seen, marker, settle, how)
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), stderr)
+    signum = STOPS[how][0]
+    by = " by SIGTERM" if signum == signal.SIGTERM else ""
+    line = assert_one_error(done, "interrupted" + by + " after ", code=128 + signum)
+    # ONE line: nothing of docker's own words ("canceled", the step's command) around it.
+    assert [text for text in stderr.splitlines() if text.strip()] == [line], stderr
+    return line, done
+
+
+def interrupted_build(tmp_path: Path, how: str, cleanup: list[tuple[Project, list[str]]]) -> None:
+    token = secrets.token_hex(8)  # never cached: the quick step runs, then the slow one
     proj = build_project(
-        tmp_path,
-        f"FROM @BASE@\nRUN echo {secrets.token_hex(8)} && sleep 60\n",  # never cached
+        tmp_path, f"FROM @BASE@\nRUN echo quick-{token}\nRUN echo slow-{token} && sleep 60\n"
     )
     cleanup.append((proj, [f"{proj.name}/app:t"]))
-    proc, seen = start(proj, "build-fast")
-    stderr = ctrl_c(proc, seen, "building app", settle=4)
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), stderr)
-    assert_one_error(
-        done, "build interrupted; it is recorded in the ledger as interrupted", code=130
-    )
+    line, _ = stopped(proj, how, ("build-fast",), f"RUN echo quick-{token}", settle=3)
+    assert f"at `3/3 RUN echo slow-{token} && sleep 60`" in line, line
+    assert "hint: run it again: finished steps are cached" in line, line
     builds = Ledger(proj.root / ".state" / "ledger.sqlite3").service_builds()
     assert [(b.service, b.status) for b in builds] == [("app", "interrupted")]
+    steps = {s["instruction"]: s for s in builds[0].steps}
+    quick = steps[f"RUN echo quick-{token}"]
+    assert quick["seconds"] is not None and not quick["cached"], quick  # finished, recorded
+    assert steps[f"RUN echo slow-{token} && sleep 60"]["seconds"] is None  # cut off
+    assert_nothing_left_running(f"slow-{token}", f"COMPOSE_PROJECT_NAME={proj.name}")
 
 
-def test_ctrl_c_during_up(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
+def test_ctrl_c_during_build(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
+    interrupted_build(tmp_path, "ctrl-c", cleanup)
+
+
+def test_sigint_to_the_process_only(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
+) -> None:
+    interrupted_build(tmp_path, "sigint-process", cleanup)
+
+
+def test_sigterm_during_a_build(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
+    interrupted_build(tmp_path, "sigterm-process", cleanup)
+
+
+@pytest.mark.parametrize("how", list(STOPS))
+def test_ctrl_c_during_up(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]], how: str
+) -> None:
     proj = web_project(tmp_path, HEALTH_NEVER)
     cleanup.append((proj, []))
-    proc, seen = start(proj, "up", "--timeout", "120")
-    stderr = ctrl_c(proc, seen, "starting", settle=3)
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), stderr)
-    assert_one_error(
-        done,
-        "up interrupted; containers that already started keep running",
-        code=130,
-        hint="`inv down` stops them",
-    )
+    line, _ = stopped(proj, how, ("up", "--timeout", "120"), "starting", settle=3)
+    assert "up interrupted" in line and "containers that already started keep running" in line
+    assert "`inv down` stops them" in line
+    # `compose up --wait` is stopped with dockyard (the container itself keeps running).
+    assert_nothing_left_running(f"COMPOSE_PROJECT_NAME={proj.name}")

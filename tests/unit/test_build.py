@@ -7,6 +7,7 @@ contexts on disk are the same files, so fingerprints and reasons are computed fo
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from python_on_whales.exceptions import DockerException
 
-from dockyard import build
+from dockyard import build, signals
 from dockyard.engine.errors import translate
 from dockyard.errors import BuildFailed, Interrupted
 from dockyard.ledger import Ledger
@@ -118,12 +119,30 @@ def test_a_failed_build_is_recorded_and_raised_with_the_step(tmp_path: Path) -> 
     assert statuses == {"backend": "failed", "worker": "ok"}
 
 
-def test_ctrl_c_is_recorded_as_interrupted(tmp_path: Path) -> None:
-    engine = project(tmp_path, BuildScript(chunks("compose_cold")[:40], error=KeyboardInterrupt()))
-    with pytest.raises(Interrupted):
+@pytest.mark.parametrize(
+    ("stop", "code"), [(KeyboardInterrupt(), 130), (signals.Stopped(signal.SIGTERM), 143)]
+)
+def test_an_interruption_is_recorded_with_the_steps_finished_so_far(
+    tmp_path: Path, stop: BaseException, code: int
+) -> None:
+    engine = project(tmp_path, BuildScript(chunks("compose_cold")[:700], error=stop))
+    with pytest.raises(Interrupted) as caught:
         build.run_build(engine, ["backend", "worker"])
-    (record,) = Ledger(engine.settings.ledger_path).service_builds(services=["backend"])
-    assert record.status == "interrupted"
+    assert caught.value.exit_code == code
+    message = caught.value.message
+    assert message.startswith("build interrupted") and message.endswith(
+        ' at `backend deps 4/4 RUN echo "token 1795799990525" && for i in 1 2 3...` '
+        "(and 1 more running)"
+    ), message
+    assert "\n" not in message and len(message) < 140, message
+    rows = Ledger(engine.settings.ledger_path).service_builds()
+    assert sorted((row.service, row.status) for row in rows) == [
+        ("backend", "interrupted"),
+        ("worker", "interrupted"),
+    ]
+    backend = next(row for row in rows if row.service == "backend")
+    finished = [s for s in backend.steps if s["seconds"] is not None]
+    assert finished and len(finished) < len(backend.steps)  # some done, the rest cut off
 
 
 def test_the_runner_tells_a_canceled_build_from_a_broken_one() -> None:
