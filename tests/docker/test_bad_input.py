@@ -8,14 +8,10 @@ developer's stack and other test runs on the same engine are not touched.
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import socket
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +19,14 @@ import pytest
 
 from dockyard.ledger import Ledger
 from tests.conftest import PYTHON_IMAGE
-from tests.docker.helpers import REPO, Project, unique
+from tests.docker.helpers import (
+    STOPS,
+    Project,
+    assert_nothing_left_running,
+    interrupt,
+    start,
+    unique,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -283,86 +286,6 @@ def test_unwritable_ledger(simple: Project) -> None:
 
 
 # -- Ctrl-C --------------------------------------------------------------------------------------
-
-
-def start(proj: Project, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
-    """Run `inv ARGS` in its own process group (like a terminal's foreground job)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "--search-root", str(REPO), *args],
-        env=proj.environ(),
-        cwd=proj.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        start_new_session=True,
-    )
-    seen: list[str] = []
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        seen.extend(proc.stdout)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return proc, seen
-
-
-# How a run is stopped: Ctrl-C in a terminal (SIGINT to the whole foreground process group,
-# the docker child included), SIGINT to the Python process only (how CI cancels a job, or
-# `timeout -s INT`), SIGTERM to the Python process only (`kill`, a service manager).
-STOPS = {
-    "ctrl-c": (signal.SIGINT, True),
-    "sigint-process": (signal.SIGINT, False),
-    "sigterm-process": (signal.SIGTERM, False),
-}
-
-
-def interrupt(
-    proc: subprocess.Popen[str], seen: list[str], marker: str, settle: float, how: str
-) -> str:
-    """Wait until `marker` was printed, `settle` more seconds, then stop the run as `how`
-    says; return its stderr."""
-    deadline = time.monotonic() + 120
-    while not any(marker in line for line in seen):
-        assert proc.poll() is None, f"finished before {marker!r}: {''.join(seen)}"
-        assert time.monotonic() < deadline, f"{marker!r} never printed: {''.join(seen)}"
-        time.sleep(0.1)
-    time.sleep(settle)
-    assert proc.poll() is None, "finished before the signal"
-    signum, group = STOPS[how]
-    if group:
-        os.killpg(proc.pid, signum)  # the terminal sends it to the whole foreground group
-    else:
-        proc.send_signal(signum)
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
-    proc.wait(timeout=60)
-    return stderr
-
-
-def survivors(*needles: str) -> list[str]:
-    """Processes on this machine whose command line or environment holds one of `needles`
-    (a build's RUN runs as a host process under the engine; docker children carry the
-    project's COMPOSE_PROJECT_NAME)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            text = (proc / "cmdline").read_bytes() + b"\0" + (proc / "environ").read_bytes()
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        if any(needle.encode() in text for needle in needles):
-            found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes()!r}"[:200])
-    return found
-
-
-def assert_nothing_left_running(*needles: str) -> None:
-    deadline = time.monotonic() + 15  # the engine takes a moment to cancel a RUN
-    while survivors(*needles) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert survivors(*needles) == []
 
 
 def stopped(

@@ -7,14 +7,26 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import DockerStack
-from tests.docker.helpers import REPO, Project, unique
+from tests.docker.helpers import (
+    REPO,
+    STOPS,
+    Project,
+    assert_nothing_left_running,
+    interrupt,
+    start,
+    survivors,
+    unique,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -245,11 +257,62 @@ def test_a_failing_strategy_ends_with_one_line_and_leaves_nothing(project: Proje
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
-    assert "failed at `RUN --mount=type=cache" in done.stderr
-    assert "exit code: 3" in done.stderr
+    assert re.search(
+        r"failed at `(\S+ )?\d+/\d+ RUN echo about to fail && exit 3`: exit code: 3", done.stderr
+    )
     assert "about to fail" in done.stderr  # the failing step's log lines
     assert "hint: fix the Dockerfile" in done.stderr
     match = re.search(r"dockyard-bench/broken:(\S+?),", done.stdout)
     assert match, done.stdout
+    assert images_of_run(match[1]) == []
+    assert cache_mounts_of_run(match[1]) == []
+
+
+@pytest.mark.parametrize("how", list(STOPS))
+def test_an_interrupted_benchmark_stops_its_build_and_removes_what_it_made(
+    project: Project, how: str
+) -> None:
+    token = secrets.token_hex(8)
+    slow = project.root / f"Slow-{token}.Dockerfile"
+    slow.write_text(
+        "ARG PYTHON_IMAGE=python:3.11-slim\n"
+        "FROM ${PYTHON_IMAGE}\n"
+        "ARG CACHE_ID=x\n"
+        f"RUN echo quick-{token}\n"
+        f"RUN echo slow-{token} && sleep 60\n",
+        encoding="utf-8",
+    )
+    proc, seen = start(
+        project,
+        "bench",
+        "--strategy",
+        "slow",
+        "--scenario",
+        "no-change",
+        "--repetitions",
+        "1",
+        "--import-runs",
+        "0",
+        "--yes",
+        env={"DOCKYARD_BENCH_STRATEGIES": f"naive=Dockerfile.naive,slow={slow}"},
+    )
+    deadline = time.monotonic() + 120
+    while not survivors(f"slow-{token}"):  # the slow step runs (no output says so here)
+        assert proc.poll() is None, "".join(seen)
+        assert time.monotonic() < deadline, "the slow step never started"
+        time.sleep(0.2)
+    stderr = interrupt(proc, seen, "", 1, how)
+    signum = STOPS[how][0]
+    assert proc.returncode == 128 + signum, "".join(seen) + stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    by = " by SIGTERM" if signum == signal.SIGTERM else ""
+    assert f"benchmark build (rep 1/1 warm-up slow) interrupted{by} after " in lines[0]
+    assert f"at `3/3 RUN echo slow-{token} && sleep 60`" in lines[0]
+    assert "hint: run `inv bench` again when ready" in lines[0]
+    match = re.search(r"dockyard-bench/slow:(\S+?),", "".join(seen))
+    assert match, "".join(seen)
+    # No RUN, no `docker buildx build --tag dockyard-bench/slow:<run>` left.
+    assert_nothing_left_running(f"slow-{token}", f"dockyard-bench/slow:{match[1]}")
     assert images_of_run(match[1]) == []
     assert cache_mounts_of_run(match[1]) == []
