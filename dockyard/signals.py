@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, TypeAlias
@@ -27,6 +28,7 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
 )
 
 _received: list[int] = []
+_received_at: list[float] = []  # time.monotonic() of each
 _Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | None
 
 
@@ -60,8 +62,19 @@ def received() -> int | None:
     return _received[0] if _received else None
 
 
-def _raise(signum: int, frame: FrameType | None) -> None:
+def received_at() -> float | None:
+    """When (`time.monotonic()`) that signal arrived: stopping the child takes a moment more."""
+    return _received_at[0] if _received_at else None
+
+
+def note(signum: int) -> None:
+    """Remember that `signum` arrived (the handler does, before it raises)."""
     _received.append(signum)
+    _received_at.append(time.monotonic())
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    note(signum)
     raise Stopped(signum)
 
 
@@ -83,12 +96,13 @@ def handled() -> Iterator[None]:
                     saved[sig] = old
             except (OSError, ValueError, RuntimeError):  # not settable on this platform
                 continue
-    outer = list(_received)
+    outer, outer_at = list(_received), list(_received_at)
     _received.clear()
+    _received_at.clear()
     try:
         yield
     finally:
-        _received[:] = outer
+        _received[:], _received_at[:] = outer, outer_at
         for sig, old in saved.items():
             with contextlib.suppress(OSError, ValueError, TypeError):
                 signal.signal(sig, old)

@@ -124,8 +124,9 @@ def up(
 
 def up_interrupted(signum: int | None, started: float) -> Interrupted:
     by = "" if signum in (None, signal.SIGINT) else f" by {signals.signal_name(signum or 0)}"
+    until = signals.received_at() or time.monotonic()
     return Interrupted(
-        f"up interrupted{by} after {format_seconds(time.monotonic() - started)}; "
+        f"up interrupted{by} after {format_seconds(until - started)}; "
         "containers that already started keep running",
         "`inv ps` shows them, `inv down` stops them, `inv up` starts the rest",
         signum=signum,

@@ -126,7 +126,8 @@ def run_stream(
             status = "failed"
     if status == "ok" and signals.received() is not None:
         status, signum = "interrupted", signals.received()
-    seconds = time.monotonic() - started
+    # Until the signal came, when dockyard saw one (not the moment the child was stopped).
+    seconds = min(time.monotonic(), signals.received_at() or time.monotonic()) - started
     on_events(stream.close(), stream)
     return StreamRun(stream, status, started_at, seconds, error, signum)
 

@@ -88,7 +88,7 @@ def test_a_docker_cli_that_stopped_first_is_an_interruption_not_a_failure(name: 
 def test_a_signal_seen_by_dockyard_wins_over_the_childs_own_error() -> None:
     # Ctrl-C reached both; the child's error came through first.
     with signals.handled():
-        signals._received.append(signal.SIGINT)  # what the handler notes before raising
+        signals.note(signal.SIGINT)  # what the handler notes before it raises
         run = run_stream(
             child_ended_first("classic_one_interrupt"),
             RawJsonStream(["api"], default_service="api"),
@@ -177,7 +177,7 @@ def test_closing_the_stream_sends_the_child_dockyards_signal(
     pid = int(first)
     started = time.monotonic()
     with signals.handled():
-        signals._received.append(signum)  # as if dockyard had got it
+        signals.note(signum)  # as if dockyard had got it
         lines.close()
     assert note.read_text() == signal.Signals(signum).name
     assert gone(pid) and time.monotonic() - started < 5

@@ -50,6 +50,8 @@ BAD_INPUT_TESTS = {
     "unknown image for `history` / `inspect-layers`": "test_unknown_image",
     "unwritable ledger location": "test_unwritable_ledger",
     "Ctrl-C during a build": "test_ctrl_c_during_build",
+    "SIGINT to the process only": "test_sigint_to_the_process_only",
+    "SIGTERM during a build": "test_sigterm_during_a_build",
     "Ctrl-C during `up`": "test_ctrl_c_during_up",
 }
 
