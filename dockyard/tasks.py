@@ -273,7 +273,7 @@ def ps(c: Context) -> None:
 )
 def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -> None:
     """Print the logs of the project's services."""
-    from dockyard import render
+    from dockyard import render, signals
 
     with boundary():
         engine = _engine(c)
@@ -283,9 +283,12 @@ def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -
         if not follow:
             out.print(render.escape(engine.logs(service or None, tail=tail)), soft_wrap=True)
             return
-        with contextlib.suppress(KeyboardInterrupt):
+        try:
             for _source, raw in engine.follow_logs(service or None):
                 out.print(render.escape(raw.decode("utf-8", "replace").rstrip()), soft_wrap=True)
+        except KeyboardInterrupt as interrupt:  # Ctrl-C ends following; SIGTERM is an error
+            if signals.signum_of(interrupt) != signal.SIGINT:
+                raise
 
 
 def _names(text: str | None) -> list[str]:

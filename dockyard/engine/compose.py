@@ -57,6 +57,33 @@ def parse_compose_ps(output: str) -> list[ServiceState]:
     return sorted(states, key=lambda s: (s.service, s.name))
 
 
+def build_command(
+    compose: Sequence[str], services: Sequence[str], *, no_cache: bool, pull: bool
+) -> list[str]:
+    """`docker compose ... build`, one flag per line (the progress mode comes by environment:
+    Compose 2.40 refuses `--progress rawjson`)."""
+    command = [*compose, "build"]
+    command += ["--no-cache"] if no_cache else []
+    command += ["--pull"] if pull else []
+    return [*command, *services]
+
+
+def up_command(
+    compose: Sequence[str], services: Sequence[str], *, timeout: int, no_build: bool
+) -> list[str]:
+    """`docker compose ... up --detach --wait`; no services: all of them."""
+    command = [*compose, "up", "--detach", "--wait"]
+    command += ["--wait-timeout", str(timeout)]
+    command += ["--no-build"] if no_build else []
+    return [*command, *services]
+
+
+def follow_logs_command(compose: Sequence[str], service: str | None) -> list[str]:
+    command = [*compose, "logs", "--no-color", "--follow"]
+    command += ["--tail", "100"]
+    return [*command, *([service] if service else [])]
+
+
 class ComposeCommands(EngineBase):
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -91,19 +118,19 @@ class ComposeCommands(EngineBase):
         stops with the stream (Ctrl-C, SIGTERM, an error while reading).
         """
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
-        command = [*self.client.docker_compose_cmd, "build"]
-        command += ["--no-cache"] if no_cache else []
-        command += ["--pull"] if pull else []
+        command = build_command(
+            self.client.docker_compose_cmd, services, no_cache=no_cache, pull=pull
+        )
         with environment(env, unset=PROGRESS_OVERRIDES), self.errors():
-            yield from stream_lines([*command, *services])
+            yield from stream_lines(command)
 
     def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream:
         """`compose up --detach --wait`, its output as it comes; stops with the stream."""
-        command = [*self.client.docker_compose_cmd, "up", "--detach", "--wait"]
-        command += ["--wait-timeout", str(timeout)]
-        command += ["--no-build"] if no_build else []
+        command = up_command(
+            self.client.docker_compose_cmd, services, timeout=timeout, no_build=no_build
+        )
         with environment(BUILDKIT_ENVIRONMENT), self.errors():
-            yield from stream_lines([*command, *services])
+            yield from stream_lines(command)
 
     def down(self, *, volumes: bool = False) -> None:
         with self.errors():
@@ -126,16 +153,8 @@ class ComposeCommands(EngineBase):
             )
 
     def follow_logs(self, service: str | None) -> Stream:
-        command = [
-            *self.client.docker_compose_cmd,
-            "logs",
-            "--no-color",
-            "--follow",
-            "--tail",
-            "100",
-        ]
         with self.errors():
-            yield from stream_lines([*command, *([service] if service else [])])
+            yield from stream_lines(follow_logs_command(self.client.docker_compose_cmd, service))
 
     def volumes(self) -> list[str]:
         """Named volumes of the project that exist in the engine."""
