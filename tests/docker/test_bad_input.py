@@ -303,13 +303,15 @@ def stopped(
     return line, done
 
 
-def interrupted_build(tmp_path: Path, how: str, cleanup: list[tuple[Project, list[str]]]) -> None:
+def interrupted_build(
+    tmp_path: Path, how: str, cleanup: list[tuple[Project, list[str]]], task: str = "build-fast"
+) -> None:
     token = secrets.token_hex(8)  # never cached: the quick step runs, then the slow one
     proj = build_project(
         tmp_path, f"FROM @BASE@\nRUN echo quick-{token}\nRUN echo slow-{token} && sleep 60\n"
     )
     cleanup.append((proj, [f"{proj.name}/app:t"]))
-    line, _ = stopped(proj, how, ("build-fast",), f"RUN echo quick-{token}", settle=3)
+    line, _ = stopped(proj, how, (task,), f"RUN echo quick-{token}", settle=3)
     assert f"at `3/3 RUN echo slow-{token} && sleep 60`" in line, line
     assert "hint: run it again: finished steps are cached" in line, line
     builds = Ledger(proj.root / ".state" / "ledger.sqlite3").service_builds()
@@ -331,8 +333,11 @@ def test_sigint_to_the_process_only(
     interrupted_build(tmp_path, "sigint-process", cleanup)
 
 
-def test_sigterm_during_a_build(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
-    interrupted_build(tmp_path, "sigterm-process", cleanup)
+@pytest.mark.parametrize("task", ["build-fast", "timing", "up"])  # all build the same way
+def test_sigterm_during_a_build(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]], task: str
+) -> None:
+    interrupted_build(tmp_path, "sigterm-process", cleanup, task)
 
 
 @pytest.mark.parametrize("how", list(STOPS))
@@ -344,5 +349,7 @@ def test_ctrl_c_during_up(
     line, _ = stopped(proj, how, ("up", "--timeout", "120"), "starting", settle=3)
     assert "up interrupted" in line and "containers that already started keep running" in line
     assert "`inv down` stops them" in line
-    # `compose up --wait` is stopped with dockyard (the container itself keeps running).
+    # `compose up --wait` is stopped with dockyard; the container keeps running, as it says.
     assert_nothing_left_running(f"COMPOSE_PROJECT_NAME={proj.name}")
+    ps = proj.compose("ps", "--format", "{{.Service}} {{.State}}")
+    assert ps.stdout.split() == ["web", "running"], ps.stdout + ps.stderr
