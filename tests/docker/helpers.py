@@ -321,13 +321,15 @@ def interrupt(
     return stderr
 
 
-def survivors(*needles: str) -> list[str]:
+def survivors(*needles: str, exclude: tuple[int, ...] = ()) -> list[str]:
     """Processes on this machine whose command line or environment holds one of `needles`
     (a build's RUN runs as a host process under the engine; docker children carry the
-    project's COMPOSE_PROJECT_NAME)."""
+    project's COMPOSE_PROJECT_NAME), other than this one and `exclude` (e.g. the `inv` itself,
+    whose environment has it too).
+    """
     found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+        if not proc.name.isdigit() or int(proc.name) in (os.getpid(), *exclude):
             continue
         try:
             text = (proc / "cmdline").read_bytes() + b"\0" + (proc / "environ").read_bytes()

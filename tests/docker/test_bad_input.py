@@ -12,6 +12,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tests.docker.helpers import (
     assert_nothing_left_running,
     interrupt,
     start,
+    survivors,
     unique,
 )
 
@@ -353,3 +355,30 @@ def test_ctrl_c_during_up(
     assert_nothing_left_running(f"COMPOSE_PROJECT_NAME={proj.name}")
     ps = proj.compose("ps", "--format", "{{.Service}} {{.State}}")
     assert ps.stdout.split() == ["web", "running"], ps.stdout + ps.stderr
+
+
+@pytest.mark.parametrize("how", ["sigint-process", "sigterm-process"])
+def test_logs_follow_stops_with_its_compose_child(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]], how: str
+) -> None:
+    proj = web_project(tmp_path, "")
+    cleanup.append((proj, []))
+    started = proj.compose("up", "--detach", "--wait")
+    assert started.returncode == 0, started.stderr
+    proc, seen = start(proj, "logs", "--follow")
+    deadline = time.monotonic() + 60  # `sleep infinity` writes no log: wait for compose itself
+    while not survivors(f"COMPOSE_PROJECT_NAME={proj.name}", exclude=(proc.pid,)):
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(seen)
+        time.sleep(0.2)
+    time.sleep(1)
+    proc.send_signal(STOPS[how][0])
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    proc.wait(timeout=60)
+    if STOPS[how][0] == signal.SIGINT:  # Ctrl-C is how following ends: no error
+        assert proc.returncode == 0 and stderr.strip() == "", stderr
+    else:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert proc.returncode == 143 and len(lines) == 1, stderr
+        assert lines[0].startswith(FAIL_MARKS) and "interrupted by SIGTERM" in lines[0]
+    assert_nothing_left_running(f"COMPOSE_PROJECT_NAME={proj.name}")
