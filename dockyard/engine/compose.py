@@ -61,8 +61,7 @@ class ComposeCommands(EngineBase):
     def config(self) -> dict[str, Any]:
         """The resolved compose model (`compose config --format json`), incl. cache_from."""
         require_files(self.settings.compose_files)
-        with self.errors():
-            return dict(self.client.compose.config(return_json=True))
+        return dict(json.loads(self.run(self.compose_cmd("config", "--format", "json"))))
 
     @cached_property
     def project(self) -> ComposeProject:
@@ -115,8 +114,7 @@ class ComposeCommands(EngineBase):
         # `compose ps` with -p lists the project even when the file is missing or invalid;
         # reading the model first reports that instead of an empty list.
         self.project  # noqa: B018
-        command = [*self.client.docker_compose_cmd, "ps", "--all", "--format", "json"]
-        return parse_compose_ps(self.run(command))
+        return parse_compose_ps(self.run(self.compose_cmd("ps", "--all", "--format", "json")))
 
     def logs(self, service: str | None, *, tail: int | None = None) -> str:
         with self.errors():
