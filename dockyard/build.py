@@ -165,15 +165,23 @@ def plan_service(engine: EngineProtocol, service: str) -> ServicePlan:
     )
 
 
-def base_digest(engine: EngineProtocol, images: Sequence[str]) -> str:
-    """Image ids of the local base images, joined; '' for one that is not here yet."""
-    ids = []
-    for image in images:
-        try:
-            ids.append(str(engine.image_inspect(image).get("Id", "")))
-        except DockyardError:
-            ids.append("")
-    return ",".join(ids) if any(ids) else ""
+def base_digests(engine: EngineProtocol, plans: Sequence[ServicePlan]) -> dict[str, str]:
+    """Per service, the image ids of its local base images joined ('' for one not here yet);
+    one inspect for every base image of every service."""
+    found = _inspect_all(engine, [image for plan in plans for image in plan.base_images])
+    digests = {}
+    for plan in plans:
+        ids = [str(found.get(image, {}).get("Id", "")) for image in plan.base_images]
+        digests[plan.service] = ",".join(ids) if any(ids) else ""
+    return digests
+
+
+def _inspect_all(engine: EngineProtocol, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What the engine knows of these images; nothing when it cannot say (the build reports)."""
+    try:
+        return engine.images_inspect(references)
+    except DockyardError:
+        return {}
 
 
 def git_commit(root: Path) -> str:
@@ -219,7 +227,7 @@ def run_build(
         )
         for plan in plans
     }
-    bases = {plan.service: base_digest(engine, plan.base_images) for plan in plans}
+    bases = base_digests(engine, plans)
     project = engine.project_name
     previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
 
@@ -247,6 +255,7 @@ def run_build(
         sources.update({name: "history" if name in recovered else "" for name in blank})
         no_steps = {name: why for name in blank if name not in recovered}
 
+    built = _inspect_all(engine, [p.image for p in plans if reports[p.service].ok])
     results = []
     for plan in plans:
         report = reports[plan.service]
@@ -259,12 +268,9 @@ def run_build(
             step_source=sources[plan.service],
             no_steps=no_steps.get(plan.service, ""),
         )
-        if report.ok:
-            try:
-                image = engine.image_inspect(plan.image)
-                result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
-            except DockyardError:
-                pass
+        if plan.image in built:
+            image = built[plan.image]
+            result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
         result.reasons = _reasons(result)
         results.append(result)
 

@@ -134,6 +134,13 @@ class FakeEngine:
                 return data
         raise ImageNotFound(f"image not found: {reference}", "check the name")
 
+    def images_inspect(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = {}
+        for reference in references:
+            with contextlib.suppress(ImageNotFound):
+                found[reference] = self.image_inspect(reference)
+        return found
+
     def image_exists(self, reference: str) -> bool:
         try:
             self.image_inspect(reference)
