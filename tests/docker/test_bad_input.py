@@ -242,7 +242,7 @@ def test_port_already_taken_at_up(tmp_path: Path, cleanup: list[tuple[Project, l
 
 HEALTH_NEVER = """\
     healthcheck:
-      test: ["CMD", "false"]
+      test: ["CMD-SHELL", "echo web-probe-says-not-ready; exit 1"]
       interval: 1s
       retries: 1000
 """
@@ -254,6 +254,10 @@ def test_health_timeout(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
     done = proj.inv("up", "--timeout", "5", timeout=120)
     assert_one_error(done, "not healthy after 5s: web is starting", hint="inv logs web")
     assert "--- last " in done.stderr and " log lines of web (is starting) ---" in done.stderr
+    # The healthcheck's own last runs, from `docker container inspect`: when, exit code, output.
+    assert "--- last 3 healthchecks of web ---" in done.stderr, done.stderr
+    runs = [line for line in done.stderr.splitlines() if "  exit 1  web-probe-says" in line]
+    assert len(runs) == 3 and all(line.endswith("web-probe-says-not-ready") for line in runs)
 
 
 # -- images --------------------------------------------------------------------------------------
