@@ -183,8 +183,12 @@ def timing(
                 outcome = build.run_build(engine, services, ledger=ledger)
             else:
                 outcome = _build_and_report(engine, services, out, ledger)
-            comparisons = timings.compare(
-                ledger, engine.project_name, outcome.build_id, services, last=last or 5
+            comparisons = (  # a build the ledger could not keep has nothing to compare with
+                timings.compare(
+                    ledger, engine.project_name, outcome.build_id, services, last=last or 5
+                )
+                if outcome.build_id
+                else []
             )
             if json:
                 payload = {
@@ -195,7 +199,8 @@ def timing(
                 return
             recorded = f"build #{outcome.build_id}" if outcome.build_id else "not recorded"
             out.print(f"total: [num]{format_seconds(outcome.seconds)}[/num] ({recorded})")
-            out.print(render_timing.comparison_table(comparisons))
+            if comparisons:
+                out.print(render_timing.comparison_table(comparisons))
 
 
 @task(

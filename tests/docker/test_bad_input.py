@@ -323,6 +323,28 @@ def test_unwritable_ledger(app: Project) -> None:
         assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
 
 
+RUN_APP = """\
+services:
+  app:
+    build:
+      context: .
+    image: @IMAGE@
+    command: ["sleep", "infinity"]
+    init: true
+    stop_signal: SIGKILL
+"""
+
+
+def test_up_builds_and_starts_with_an_unwritable_ledger(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
+) -> None:
+    proj = project(tmp_path, RUN_APP, "FROM @BASE@\nRUN true\n")
+    cleanup.append((proj, [f"{proj.name}/app:t"]))
+    done = proj.inv("up", "--build", "--timeout", "60", DOCKYARD_LEDGER="/proc/forbidden/l.db")
+    assert_one_warning(done, "this build was not recorded", hint="DOCKYARD_LEDGER")
+    assert built(proj) and "healthy" in done.stdout, done.stdout
+
+
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
     """A 64 kB tmpfs, filled up: a state dir on a full disk (needs root, as on CI)."""
