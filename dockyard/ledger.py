@@ -98,9 +98,6 @@ class LedgerWarning:
     message: str
     hint: str
 
-    def one_line(self) -> str:
-        return f"{self.message}  hint: {self.hint}"
-
 
 @dataclass
 class ServiceBuild:
