@@ -111,7 +111,7 @@ class BuildOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "build_id": self.build_id,
+            "build_id": self.build_id or None,  # None: the ledger could not record it
             "started_at": self.started_at,
             "status": self.status,
             "seconds": self.seconds,
@@ -210,15 +210,17 @@ def run_build(
     no_cache: bool = False,
     pull: bool = False,
     on_events: Callable[[list[Event], RawJsonStream], None] = lambda events, stream: None,
+    ledger: Ledger | None = None,
 ) -> BuildOutcome:
     """Build `services`, feed progress to `on_events`, record the build, return the outcome.
 
     Raises BuildFailed (with the failing step's last log lines) or Interrupted after the
-    failure has been recorded in the ledger.
+    failure has been recorded in the ledger. A ledger that cannot be used never stops the
+    build: `ledger.warnings` (the caller's ledger, else one for the settings) says why.
     """
     settings = engine.settings
-    ledger = Ledger(settings.ledger_path)
-    ledger.check_writable()
+    if ledger is None:
+        ledger = Ledger(settings.ledger_path)
     plans = [plan_service(engine, name) for name in services]
     cache = fingerprint.FingerprintCache(settings.state_dir / "fingerprints.json")
     fingerprints = {
@@ -280,7 +282,9 @@ def run_build(
     outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
     if status == "interrupted":
         raise Interrupted(
-            "build interrupted; it is recorded in the ledger as interrupted",
+            "build interrupted; it is recorded in the ledger as interrupted"
+            if outcome.build_id
+            else "build interrupted (the ledger could not record it)",
             "run `inv build-fast` again; finished steps are cached",
         )
     if status == "failed":
@@ -391,7 +395,8 @@ def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
         named = step_failure(
             f"build of {result.service}",
             result.report,
-            "fix the step and build again; the failure is in `inv timing --history`",
+            "fix the step and build again"
+            + ("; the failure is in `inv timing --history`" if outcome.build_id else ""),
         )
         if named is not None:
             return named

@@ -90,7 +90,8 @@ class FingerprintCache:
     what other processes saved for other contexts meanwhile, and replaces the file atomically.
     Entries of files modified within 2 s of a fingerprint are not trusted next time (a write in
     the same mtime tick could otherwise go unseen, as git's "racy" index entries). A missing,
-    unreadable or foreign file is an empty cache.
+    unreadable or foreign file is an empty cache, and one that cannot be written is skipped:
+    the cache never fails a build.
     """
 
     VERSION = 1
@@ -134,7 +135,7 @@ class FingerprintCache:
     ) -> tuple[str, int | None] | None:
         raw = entries.get(rel)
         if (
-            raw is None
+            not isinstance(raw, list)
             or len(raw) < 6
             or raw[0] != size
             or raw[1] != mtime_ns
@@ -170,27 +171,35 @@ class FingerprintCache:
             self._digests[root] = kept_digest
             self._dirty.add(root)
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Write the cache (atomically); False when it cannot be written (unwritable place,
+        full disk): a cache is only a shortcut, so the next run hashes those files again."""
         if not self._dirty:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+            return True
         roots, digests = self._read(self.path)
         roots.update({root: self._roots[root] for root in self._dirty})
         digests.update({root: self._digests.get(root) for root in self._dirty})
         payload = json.dumps(
             {"version": self.VERSION, "roots": roots, "digests": digests}, separators=(",", ":")
         )
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
+        except OSError:
+            return False
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(payload)
             os.replace(tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                return False
             raise
         self._roots, self._digests = roots, digests
         self._dirty.clear()
+        return True
 
 
 def _hash_file(path: str) -> tuple[str, int | None]:
