@@ -346,12 +346,16 @@ class Ledger:
             where.append("s.build_id < ?")
             params.append(before_build)
         context_column = "s.context" if with_context else "'{}'"
+        # Newest first, in the order an index gives without sorting every row: per service,
+        # the (service, build_id) index; else the rowid, which grows with build_id (a build
+        # writes its services right after its own row), read backwards until LIMIT.
+        order = "s.build_id DESC, s.id DESC" if services else "s.id DESC"
         query = (
             "SELECT s.service, s.status, s.seconds, s.steps_total, s.steps_cached, s.cache_ratio,"
             " s.image, s.image_id, s.image_size, s.base_digest, s.context_digest, s.steps,"
             f" s.reasons, {context_column}, s.build_args, s.error, s.build_id, b.started_at,"
             " b.git_commit FROM service_builds s JOIN builds b ON b.id = s.build_id"
-            f" WHERE {' AND '.join(where)} ORDER BY s.build_id DESC, s.id DESC LIMIT ?"
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
         )
         return self._guarded("read", lambda: self._rows(query, [*params, last]), [])
 

@@ -155,7 +155,7 @@ def timing(
     """Time a build step by step and compare it with earlier ones (--history: just the trend)."""
     import json as json_module
 
-    from dockyard import build, render, timings
+    from dockyard import render, timings
     from dockyard.render import timing as render_timing
 
     with boundary():
@@ -178,6 +178,8 @@ def timing(
                 out.print(render_timing.history_table(builds))
                 render_timing.trend_chart(out, builds)
                 return
+            from dockyard import build  # only to build: --history reads the ledger alone
+
             services = build.choose_services(engine, service or [])
             if json:
                 outcome = build.run_build(engine, services, ledger=ledger)
