@@ -392,8 +392,9 @@ def print_leftovers(console: Console, leftovers: Leftovers) -> None:
         for line in lines:
             console.print(f"  {escape(line)}", soft_wrap=True)
     for run in leftovers.left_alone:
+        count = len(run.describe())
         console.print(
-            f"left alone: run {escape(run.run_id)} ({len(run.describe())} things), "
+            f"left alone: run {escape(run.run_id)} ({count} {'thing' if count == 1 else 'things'}), "
             f"{escape(run.why)}",
             style="muted",
             soft_wrap=True,
