@@ -393,9 +393,9 @@ def print_leftovers(console: Console, leftovers: Leftovers) -> None:
             console.print(f"  {escape(line)}", soft_wrap=True)
     for run in leftovers.left_alone:
         count = len(run.describe())
+        things = "thing" if count == 1 else "things"
         console.print(
-            f"left alone: run {escape(run.run_id)} ({count} {'thing' if count == 1 else 'things'}), "
-            f"{escape(run.why)}",
+            f"left alone: run {escape(run.run_id)} ({count} {things}), {escape(run.why)}",
             style="muted",
             soft_wrap=True,
         )
