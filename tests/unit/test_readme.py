@@ -51,6 +51,7 @@ BAD_INPUT_TESTS = {
     "unwritable ledger location": "test_unwritable_ledger",
     "Ctrl-C during a build": "test_ctrl_c_during_build",
     "Ctrl-C during `up`": "test_ctrl_c_during_up",
+    "`bench --run-id` without `--clean`": "test_bench_run_id_without_clean",
 }
 
 
