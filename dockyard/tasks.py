@@ -452,7 +452,7 @@ def _confirm_removal(out: Console, question: str, yes: bool, what: str, hint: st
 
 
 @task(
-    iterable=["scenario", "strategy"],
+    iterable=["scenario", "strategy", "run_id"],
     help={
         "repetitions": "builds per strategy and scenario (default: 3; 1 with --quick)",
         "quick": "1 repetition of code-edit and deps-edit only (a CI smoke run)",
@@ -468,8 +468,9 @@ def _confirm_removal(out: Console, question: str, yes: bool, what: str, hint: st
         "json": "also write the full report (every sample, per-step timings) to this file",
         "markdown": "also write the results table as Markdown (for the README) to this file",
         "check": "exit 1 when a measured target is missed",
-        "clean": "remove the images and cache mounts that killed or --keep runs left behind "
-        "(names them, asks first; not while another benchmark runs), then stop",
+        "clean": "remove the images and cache mounts left by runs whose process has ended "
+        "(killed, --keep); a running benchmark's are left alone. Names them, asks first",
+        "run_id": "with --clean: only this run's leftovers (repeatable)",
     },
 )
 def bench(
@@ -487,6 +488,7 @@ def bench(
     markdown: str = "",
     check: bool = False,
     clean: bool = False,
+    run_id: list[str] | None = None,
 ) -> None:
     """Measure build strategies x scenarios (cold, no change, code edit, dependency added)."""
     import shlex
@@ -498,8 +500,10 @@ def bench(
     with boundary():
         engine = _engine(c)
         out = render.make_console()
+        if run_id and not clean:
+            raise SettingsError("--run-id only goes with --clean", "add --clean, or drop it")
         if clean:
-            leftovers = bench_module.find_leftovers(engine)
+            leftovers = bench_module.find_leftovers(engine, run_id or ())
             render_bench.print_leftovers(out, leftovers)
             if leftovers.describe() and not dry_run:
                 _confirm_removal(
@@ -507,7 +511,7 @@ def bench(
                     "Remove these?",
                     yes,
                     "--clean would remove what is named above",
-                    "add --yes to confirm (not while another benchmark runs: its images are here)",
+                    "add --yes to confirm",
                 )
                 render_bench.print_removed(out, bench_module.remove_leftovers(engine, leftovers))
             return

@@ -78,6 +78,7 @@ class FakeEngine:
         self.saved: list[str] = []
         self.removed: list[str] = []
         self.pruned: list[str] = []
+        self.labels: list[dict[str, str]] = []  # the labels of each buildx build, in order
 
     # -- compose -------------------------------------------------------------------------------
     @cached_property
@@ -170,6 +171,15 @@ class FakeEngine:
         prefix = pattern.rstrip("*")
         return [ref for ref in self.references if ref.startswith(prefix)]
 
+    def labelled_images(self, label: str) -> list[dict[str, Any]]:
+        key, _, value = label.partition("=")
+        found = []
+        for data in self.images.values():
+            labels = (data.get("Config") or {}).get("Labels") or {}
+            if key in labels and (not value or labels[key] == value) and data not in found:
+                found.append(data)
+        return found
+
     # -- buildx --------------------------------------------------------------------------------
     def buildx_build_stream(
         self,
@@ -178,9 +188,11 @@ class FakeEngine:
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
     ) -> Iterator[tuple[str, bytes]]:
         self.calls.append(("buildx", tag, no_cache))
+        self.labels.append(dict(labels or {}))
         script = self.builds.pop(0) if self.builds else BuildScript()
         yield from script.chunks
         self.images.update(script.produces)
@@ -194,8 +206,10 @@ class FakeEngine:
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
     ) -> str:
         self.calls.append(("buildx-quiet", tag))
+        self.labels.append(dict(labels or {}))
         return "sha256:" + "e" * 64
 
     def history_records(self, since: datetime) -> list[dict[str, Any]]:

@@ -196,6 +196,7 @@ class BenchRun:
                 dockerfile=folder / strategy.scratch_dockerfile,
                 tag=image,
                 build_args=self._build_args(strategy, rep),
+                labels=plan.labels,
                 no_cache=scenario == "cold",
             ),
             RawJsonStream(default_service=strategy.name),
@@ -258,6 +259,7 @@ class BenchRun:
             dockerfile=folder / strategy.scratch_dockerfile,
             tag=tag,
             build_args=self._build_args(strategy, rep),
+            labels=plan.labels,
         )
         seconds = time.monotonic() - started
         if image_id and image_id not in self._owned.image_ids:

@@ -1,4 +1,4 @@
-"""`docker image`: inspect, history, save (as a stream), remove, list."""
+"""`docker image`: inspect, history, save (as a stream), remove, list (by name or label)."""
 
 from __future__ import annotations
 
@@ -118,6 +118,30 @@ class ImageCommands(EngineBase):
             )
         )
         return sorted({line.strip() for line in output.splitlines() if line.strip()})
+
+    def labelled_images(self, label: str) -> list[dict[str, Any]]:
+        """`docker image inspect` of every local image with the label (`key` or `key=value`),
+        untagged ones included (`docker image ls` has no labels column: listed, then inspected
+        in one call)."""
+        output = self.run(
+            self.docker_cmd("image", "ls", "--quiet", "--no-trunc", "--filter", f"label={label}")
+        )
+        ids = sorted({line.strip() for line in output.splitlines() if line.strip()})
+        if not ids:
+            return []
+        try:
+            inspected = self.run(
+                self.docker_cmd("image", "inspect", "--format", "{{json .}}", *ids)
+            )
+        except ImageNotFound:  # one was removed meanwhile: ask for each alone
+            return [image for image_id in ids if (image := self._inspect_or_none(image_id))]
+        return [json.loads(line) for line in inspected.splitlines() if line.strip()]
+
+    def _inspect_or_none(self, reference: str) -> dict[str, Any] | None:
+        try:
+            return self.image_inspect(reference)
+        except ImageNotFound:
+            return None
 
 
 def _save_failed(

@@ -505,3 +505,11 @@ def test_ctrl_c_during_up(tmp_path: Path, cleanup: list[tuple[Project, list[str]
         code=130,
         hint="`inv down` stops them",
     )
+
+
+# -- inv bench -----------------------------------------------------------------------------------
+
+
+def test_bench_run_id_without_clean(simple: Project) -> None:
+    done = simple.inv("bench", "--run-id", "20261201-115330-c2ef8667-23943-1103", "--yes")
+    assert_one_error(done, "--run-id only goes with --clean", code=2, hint="add --clean")

@@ -54,6 +54,7 @@ BAD_INPUT_TESTS = {
     "locked ledger (another process holds a write transaction for over 5 s)": "test_locked_ledger",
     "Ctrl-C during a build": "test_ctrl_c_during_build",
     "Ctrl-C during `up`": "test_ctrl_c_during_up",
+    "`bench --run-id` without `--clean`": "test_bench_run_id_without_clean",
 }
 
 

@@ -177,3 +177,32 @@ def test_step_text_drops_mount_flags() -> None:
     assert render_bench.step_text(name, 60) == (
         "[runtime 5/7] RUN export UV_CONFIG_FILE=/tmp/deps/uv.toml..."
     )
+
+
+def test_leftovers_name_what_goes_and_which_runs_stay_and_why() -> None:
+    from dockyard.bench.leftovers import Leftovers, RunLeftovers
+
+    ended = "20261201-115359-c2ef8667-26963-bb51"
+    running = "20261201-115330-c2ef8667-23943-1103"
+    leftovers = Leftovers(
+        (
+            RunLeftovers("20261127-180000-abcd", "unknown", ("dockyard-bench/naive:x",)),
+            RunLeftovers(running, "running", (), (), ("m1", "m2")),
+            RunLeftovers(
+                ended, "gone", (f"dockyard-bench/optimized:{ended}",), ("sha256:" + "1f" * 32,)
+            ),
+        )
+    )
+    out, buffer = console(width=200)
+    render_bench.print_leftovers(out, leftovers)
+    assert buffer.getvalue().splitlines() == [
+        "left over by benchmark runs that have ended:",
+        f"  image dockyard-bench/optimized:{ended}",
+        "  image 1f1f1f1f1f1f (untagged)",
+        "left alone: run 20261127-180000-abcd (1 thing), made by an older dockyard (no owner in "
+        "its run id): cannot tell whether it runs",
+        f"left alone: run {running} (2 things), still running (pid 23943 on this machine)",
+    ]
+    out, buffer = console()
+    render_bench.print_leftovers(out, Leftovers())
+    assert buffer.getvalue() == "nothing left over by benchmark runs that have ended\n"
