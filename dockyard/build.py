@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import fingerprint, misses
-from dockyard.compose import BuildSpec
+from dockyard import fingerprint, misses, pulls
+from dockyard.compose import BuildSpec, shown_path
+from dockyard.dockerfile import DockerfileSyntaxError
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
-from dockyard.errors import BuildFailed, DockyardError, Interrupted
+from dockyard.errors import BuildFailed, DockyardError, Interrupted, PullFailed
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
 from dockyard.progress.runner import run_stream, step_failure
@@ -278,7 +279,7 @@ def run_build(
             "run `inv build-fast` again; finished steps are cached",
         )
     if status == "failed":
-        raise build_failure(outcome, error)
+        raise pull_failure(engine, outcome, run.stderr, pull=pull) or build_failure(outcome, error)
     return outcome
 
 
@@ -377,6 +378,34 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
         no_cache=no_cache,
         error=outcome.error,
     )
+
+
+def pull_failure(
+    engine: EngineProtocol, outcome: BuildOutcome, stderr: str, *, pull: bool = False
+) -> PullFailed | None:
+    """The failed build as a failed pull, when an image it needs could not be pulled: the
+    image, where the Dockerfile names it, why, what to do. None for any other failure."""
+    project = engine.project
+    for result in outcome.services:
+        if result.report.ok is not False:
+            continue
+        step = result.report.failing_step
+        error = pulls.read_pull_error(f"{step.name}: {step.error}" if step else "", stderr)
+        if error is None:
+            continue
+        build = result.plan.build
+        text = build.dockerfile_text() or ""
+        shown = shown_path(build.dockerfile_path, project.directory)
+        try:
+            uses = pulls.build_uses(parse_dockerfile(text), shown, build.args, build.target)
+        except DockerfileSyntaxError:
+            uses = []
+        use = pulls.find_use(uses, error.reference)
+        if use is not None and use.build_arg in build.args:
+            use = replace(use, variable=project.variable_for(use.reference) or "")
+        local = pull and engine.image_exists(error.reference)
+        return pulls.pull_failure(error, use, subject=f"the build of {result.service}", local=local)
+    return None
 
 
 def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
