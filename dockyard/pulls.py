@@ -135,9 +135,8 @@ def up_pull_errors(stderr: str, images: Mapping[str, str]) -> list[tuple[str, Pu
             continue
         named = read_pull_error(text)
         image = images[service]
-        found.append(
-            (service, named or PullError(normalize(image), classify(text), _last_words(text, image)))
-        )
+        error = named or PullError(normalize(image), classify(text), _last_words(text, image))
+        found.append((service, error))
     return found
 
 
@@ -214,7 +213,8 @@ def _hints(error: PullError, use: ImageUse | None, image: str, local: bool) -> l
             "the Dockerfile"
         )
     if error.why == "unauthorized":
-        login = "docker login" if error.registry == "docker.io" else f"docker login {error.registry}"
+        registry = "" if error.registry == "docker.io" else f" {error.registry}"
+        login = f"docker login{registry}"
         hints.append(f"`{login}` if it is private, else check the name and tag")
     elif error.why == "not-found":
         hints.append("check the name and tag (`docker image ls` lists the local images)")

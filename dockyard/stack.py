@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dockyard import pulls
 from dockyard.compose import ComposeProject
 from dockyard.engine import EngineProtocol, ServiceState
-from dockyard import pulls
 from dockyard.errors import DockyardError, HealthTimeout, Interrupted, PullFailed
 
 # Ports that do not speak HTTP; everything else published is shown as an http:// URL.

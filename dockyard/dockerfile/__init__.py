@@ -151,7 +151,8 @@ class ExternalImage:
     line: int
     how: str  # "FROM", "COPY --from", "RUN --mount from"
     stage: str
-    written: str = ""  # as the Dockerfile writes it, before ARG substitution (`${PYTHON_IMAGE}`)
+    # As the Dockerfile writes it, before ARG substitution (`${PYTHON_IMAGE}`).
+    written: str = field(default="", compare=False)
 
     @property
     def variables(self) -> tuple[str, ...]:
