@@ -106,9 +106,9 @@ def _last_words(text: str, written: str) -> str:
     text = text.strip().removeprefix(_DAEMON_PREFIX)
     if '": ' in text:
         return text.rsplit('": ', 1)[1].strip()
-    marker = f"{written}: "
-    if marker in text:
-        return text.rsplit(marker, 1)[1].strip()
+    for marker in (f"{written}: ", f"{written} "):  # `REF: not found`, `manifest for REF not..`
+        if marker in text:
+            return text.rsplit(marker, 1)[1].strip()
     return text
 
 
