@@ -204,9 +204,9 @@ def pull_failure(
 
 
 def _hints(error: PullError, use: ImageUse | None, image: str, local: bool) -> list[str]:
-    hints: list[str] = []
     if local:
-        hints.append("the image is in the engine: build without --pull")
+        return ["the image is in the engine: build without --pull (which asks the registry)"]
+    hints: list[str] = []
     if use is not None and use.how == "# syntax=":
         hints.append(
             f"drop the `# syntax=` line ({use.where}): the engine's built-in frontend reads "

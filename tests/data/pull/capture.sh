@@ -66,6 +66,7 @@ project_build build_copy_from "FROM $LOCAL" 'COPY --from=busybox:1.36 /bin/busyb
 project_build build_mount_from "FROM $LOCAL" 'RUN --mount=from=busybox:1.36,target=/bb ls /bb'
 project_build build_not_found "FROM 127.0.0.1:$OPEN_PORT/dypull/nosuch:1" 'RUN true'
 project_build build_unauthorized "FROM 127.0.0.1:$AUTH_PORT/dypull/nosuch:1" 'RUN true'
+project_build build_pull_local "FROM $LOCAL" 'RUN true'
 project_up up_image postgres:16
 project_up up_local_name dypull-nosuch/never-built:v1
 project_up up_not_found "127.0.0.1:$OPEN_PORT/dypull/nosuch:1"
@@ -86,6 +87,8 @@ for engine in classic sid; do
   for name in build_from build_syntax build_copy_from build_mount_from build_not_found build_unauthorized; do
     cap "$engine" "$name" "$name" env BUILDKIT_PROGRESS=rawjson docker compose -p "dypull-$name" build
   done
+  # --pull asks the registry even for a local base image
+  cap "$engine" build_pull_local build_pull_local env BUILDKIT_PROGRESS=rawjson docker compose -p dypull-build_pull_local build --pull
   for name in up_image up_local_name up_not_found up_unauthorized; do
     cap "$engine" "$name" "$name" docker compose -p "dypull-$name" up --detach --wait --wait-timeout 30 --no-build
   done
