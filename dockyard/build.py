@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from dockyard import fingerprint, misses, pulls
 from dockyard.compose import BuildSpec, shown_path
-from dockyard.dockerfile import DockerfileSyntaxError
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
 from dockyard.errors import BuildFailed, DockyardError, Interrupted, PullFailed
@@ -387,24 +386,22 @@ def pull_failure(
     image, where the Dockerfile names it, why, what to do. None for any other failure."""
     project = engine.project
     for result in outcome.services:
+        build = result.plan.build
         if result.report.ok is not False:
             continue
-        step = result.report.failing_step
-        error = pulls.read_pull_error(f"{step.name}: {step.error}" if step else "", stderr)
-        if error is None:
-            continue
-        build = result.plan.build
-        text = build.dockerfile_text() or ""
-        shown = shown_path(build.dockerfile_path, project.directory)
-        try:
-            uses = pulls.build_uses(parse_dockerfile(text), shown, build.args, build.target)
-        except DockerfileSyntaxError:
-            uses = []
-        use = pulls.find_use(uses, error.reference)
-        if use is not None and use.build_arg in build.args:
-            use = replace(use, variable=project.variable_for(use.reference) or "")
-        local = pull and engine.image_exists(error.reference)
-        return pulls.pull_failure(error, use, subject=f"the build of {result.service}", local=local)
+        failure = pulls.build_pull_failure(
+            result.report,
+            stderr,
+            dockerfile=build.dockerfile_text() or "",
+            shown=shown_path(build.dockerfile_path, project.directory),
+            build_args=build.args,
+            target=build.target,
+            subject=f"the build of {result.service}",
+            variable_for=project.variable_for,
+            is_local=engine.image_exists if pull else None,
+        )
+        if failure is not None:
+            return failure
     return None
 
 

@@ -17,13 +17,14 @@ The Dockerfile model (`dockyard.dockerfile`, ARGs resolved) then says where the 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from dockyard.dockerfile import Dockerfile
+from dockyard.dockerfile import Dockerfile, DockerfileSyntaxError, parse
 from dockyard.errors import PullFailed
 from dockyard.imageref import familiar, normalize
+from dockyard.progress.report import BuildReport
 
 Why = Literal["offline", "not-found", "unauthorized", "other"]
 
@@ -167,9 +168,42 @@ def build_uses(
         line = dockerfile.directive_line("syntax")
         uses.append(ImageUse(syntax.strip(), "# syntax=", f"{shown}:{line}"))
     for image in dockerfile.external_images(build_args, target):
-        arg = next(iter(image.variables), "")
+        arg = ", ".join(dict.fromkeys(image.variables))
         uses.append(ImageUse(image.reference, image.how, f"{shown}:{image.line}", build_arg=arg))
     return uses
+
+
+def build_pull_failure(
+    report: BuildReport,
+    stderr: str,
+    *,
+    dockerfile: str,
+    shown: str,
+    build_args: Mapping[str, str],
+    target: str | None = None,
+    subject: str,
+    variable_for: Callable[[str], str | None] = lambda value: None,
+    is_local: Callable[[str], bool] | None = None,
+) -> PullFailed | None:
+    """A failed build (its report and stderr) as a failed pull, placed in the Dockerfile (its
+    text, `shown` as the user reads its path); None when the failure is no pull.
+
+    `variable_for` names the compose variable a build arg's value comes from; `is_local` (given
+    for a build with --pull) says whether the engine has the image anyway.
+    """
+    step = report.failing_step
+    error = read_pull_error(f"{step.name}: {step.error}" if step else "", stderr)
+    if error is None:
+        return None
+    try:
+        uses = build_uses(parse(dockerfile), shown, build_args, target)
+    except DockerfileSyntaxError:
+        uses = []
+    use = find_use(uses, error.reference)
+    if use is not None and use.build_arg in build_args:
+        use = replace(use, variable=variable_for(use.reference) or "")
+    local = is_local is not None and is_local(error.reference)
+    return pull_failure(error, use, subject=subject, local=local)
 
 
 def image_use(service: str, image: str, variable: str | None = None) -> ImageUse:
@@ -243,6 +277,8 @@ def _instead(use: ImageUse | None) -> list[str]:
                 f"set {use.variable} to a local image in .env or the environment (the compose "
                 f"file passes it to the build ARG {use.build_arg})"
             ]
+        if "," in use.build_arg:
+            return [f"set the build ARGs {use.build_arg} so that the FROM names a local image"]
         if use.build_arg:
             return [f"point the build ARG {use.build_arg} at a local image (`docker image ls`)"]
         return [f"change the FROM at {use.where} to a local image (`docker image ls`)"]

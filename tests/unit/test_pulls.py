@@ -17,6 +17,7 @@ from dockyard.dockerfile import parse
 from dockyard.engine.errors import translate
 from dockyard.errors import CommandFailed, DaemonUnreachable, DockyardError, PullFailed
 from dockyard.ledger import Ledger
+from dockyard.progress import RawJsonStream
 from dockyard.settings import load_settings
 from tests.fake_engine import BuildScript, FakeEngine
 
@@ -193,6 +194,30 @@ def test_with_pull_a_local_base_image_says_build_without_it(
     assert caught.value.hint == (
         "the image is in the engine: build without --pull (which asks the registry)"
     )
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_a_bench_build_through_buildx(stack_name: str) -> None:
+    # `docker buildx build --progress=rawjson` (inv bench) writes stream and error on stderr.
+    err = (PULL / f"{stack_name}_buildx_from.err").read_bytes()
+    stream = RawJsonStream(default_service="naive")
+    for line in err.splitlines(keepends=True):
+        stream.feed(line, "stderr")
+    stream.close()
+    failure = pulls.build_pull_failure(
+        stream.report("naive", 1),
+        err.decode(),
+        dockerfile=DOCKERFILES["build_from"],
+        shown="backend/Dockerfile.naive",
+        build_args={"PYTHON_IMAGE": "python:3.11-slim", "CACHE_ID": "x"},
+        subject="bench build (naive)",
+        variable_for={"python:3.11-slim": "PYTHON_IMAGE"}.get,
+    )
+    assert failure is not None
+    assert failure.message == (
+        f"cannot pull python:3.11-slim (backend/Dockerfile.naive:2, FROM): {OFFLINE}"
+    )
+    assert "or set PYTHON_IMAGE to a local image" in failure.hint
 
 
 def test_a_failure_that_is_no_pull_stays_a_step_failure() -> None:

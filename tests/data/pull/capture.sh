@@ -87,6 +87,8 @@ for engine in classic sid; do
   for name in build_from build_syntax build_copy_from build_mount_from build_not_found build_unauthorized; do
     cap "$engine" "$name" "$name" env BUILDKIT_PROGRESS=rawjson docker compose -p "dypull-$name" build
   done
+  # inv bench's build command: the stream and the error both on stderr
+  cap "$engine" buildx_from build_from docker buildx build --progress=rawjson --load -t dypull-buildx_from:cap .
   # --pull asks the registry even for a local base image
   cap "$engine" build_pull_local build_pull_local env BUILDKIT_PROGRESS=rawjson docker compose -p dypull-build_pull_local build --pull
   for name in up_image up_local_name up_not_found up_unauthorized; do
