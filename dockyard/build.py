@@ -111,7 +111,7 @@ class BuildOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "build_id": self.build_id,
+            "build_id": self.build_id or None,  # None: the ledger could not record it
             "started_at": self.started_at,
             "status": self.status,
             "seconds": self.seconds,
@@ -165,15 +165,23 @@ def plan_service(engine: EngineProtocol, service: str) -> ServicePlan:
     )
 
 
-def base_digest(engine: EngineProtocol, images: Sequence[str]) -> str:
-    """Image ids of the local base images, joined; '' for one that is not here yet."""
-    ids = []
-    for image in images:
-        try:
-            ids.append(str(engine.image_inspect(image).get("Id", "")))
-        except DockyardError:
-            ids.append("")
-    return ",".join(ids) if any(ids) else ""
+def base_digests(engine: EngineProtocol, plans: Sequence[ServicePlan]) -> dict[str, str]:
+    """Per service, the image ids of its local base images joined ('' for one not here yet);
+    one inspect for every base image of every service."""
+    found = _inspect_all(engine, [image for plan in plans for image in plan.base_images])
+    digests = {}
+    for plan in plans:
+        ids = [str(found.get(image, {}).get("Id", "")) for image in plan.base_images]
+        digests[plan.service] = ",".join(ids) if any(ids) else ""
+    return digests
+
+
+def _inspect_all(engine: EngineProtocol, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What the engine knows of these images; nothing when it cannot say (the build reports)."""
+    try:
+        return engine.images_inspect(references)
+    except DockyardError:
+        return {}
 
 
 def git_commit(root: Path) -> str:
@@ -202,15 +210,17 @@ def run_build(
     no_cache: bool = False,
     pull: bool = False,
     on_events: Callable[[list[Event], RawJsonStream], None] = lambda events, stream: None,
+    ledger: Ledger | None = None,
 ) -> BuildOutcome:
     """Build `services`, feed progress to `on_events`, record the build, return the outcome.
 
     Raises BuildFailed (with the failing step's last log lines) or Interrupted after the
-    failure has been recorded in the ledger.
+    failure has been recorded in the ledger. A ledger that cannot be used never stops the
+    build: `ledger.warnings` (the caller's ledger, else one for the settings) says why.
     """
     settings = engine.settings
-    ledger = Ledger(settings.ledger_path)
-    ledger.check_writable()
+    if ledger is None:
+        ledger = Ledger(settings.ledger_path)
     plans = [plan_service(engine, name) for name in services]
     cache = fingerprint.FingerprintCache(settings.state_dir / "fingerprints.json")
     fingerprints = {
@@ -219,7 +229,7 @@ def run_build(
         )
         for plan in plans
     }
-    bases = {plan.service: base_digest(engine, plan.base_images) for plan in plans}
+    bases = base_digests(engine, plans)
     project = engine.project_name
     previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
 
@@ -247,6 +257,7 @@ def run_build(
         sources.update({name: "history" if name in recovered else "" for name in blank})
         no_steps = {name: why for name in blank if name not in recovered}
 
+    built = _inspect_all(engine, [p.image for p in plans if reports[p.service].ok])
     results = []
     for plan in plans:
         report = reports[plan.service]
@@ -259,12 +270,9 @@ def run_build(
             step_source=sources[plan.service],
             no_steps=no_steps.get(plan.service, ""),
         )
-        if report.ok:
-            try:
-                image = engine.image_inspect(plan.image)
-                result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
-            except DockyardError:
-                pass
+        if plan.image in built:
+            image = built[plan.image]
+            result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
         result.reasons = _reasons(result)
         results.append(result)
 
@@ -274,7 +282,9 @@ def run_build(
     outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
     if status == "interrupted":
         raise Interrupted(
-            "build interrupted; it is recorded in the ledger as interrupted",
+            "build interrupted; it is recorded in the ledger as interrupted"
+            if outcome.build_id
+            else "build interrupted (the ledger could not record it)",
             "run `inv build-fast` again; finished steps are cached",
         )
     if status == "failed":
@@ -411,7 +421,8 @@ def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
         named = step_failure(
             f"build of {result.service}",
             result.report,
-            "fix the step and build again; the failure is in `inv timing --history`",
+            "fix the step and build again"
+            + ("; the failure is in `inv timing --history`" if outcome.build_id else ""),
         )
         if named is not None:
             return named

@@ -8,8 +8,14 @@ from dataclasses import dataclass
 
 from dockyard import pulls
 from dockyard.compose import ComposeProject
-from dockyard.engine import EngineProtocol, ServiceState
+from dockyard.engine import EngineProtocol, HealthProbe, ServiceState
 from dockyard.errors import DockyardError, HealthTimeout, Interrupted, PullFailed
+from dockyard.render import one_line
+
+# Healthcheck runs shown of a service that did not become healthy (Docker keeps 5), and the
+# characters of each one's output.
+HEALTH_PROBES_SHOWN = 3
+HEALTH_OUTPUT_WIDTH = 160
 
 # Ports that do not speak HTTP; everything else published is shown as an http:// URL.
 NON_HTTP_PORTS = {5432, 3306, 6379, 27017, 5672, 11211, 9092}
@@ -141,6 +147,12 @@ def health_failure(
         tail = engine.logs(state.service, tail=lines).rstrip() or "(no log output)"
         details.append(f"--- last {lines} log lines of {state.service} ({describe(state)}) ---")
         details.append(tail)
+        if state.health in ("unhealthy", "starting"):
+            try:
+                probes = engine.health_log(state.name)
+            except DockyardError:  # gone meanwhile: the log tail is all there is
+                continue
+            details.extend(health_lines(state.service, probes))
     first = failing[0]
     if first.health == "starting":
         message = f"not healthy after {timeout}s: {first.service} {describe(first)}"
@@ -155,6 +167,24 @@ def health_failure(
         "`inv down` stops what started (volumes are kept)",
         detail="\n".join(details),
     )
+
+
+def health_lines(
+    service: str, probes: Sequence[HealthProbe], last: int = HEALTH_PROBES_SHOWN
+) -> list[str]:
+    """The last healthcheck runs of a service: when (UTC), exit code, output on one line."""
+    if not probes:
+        return [f"--- no healthcheck of {service} has finished yet ---"]
+    shown = list(probes)[-last:]
+    lines = [f"--- last {len(shown)} healthchecks of {service} ---"]
+    for probe in shown:
+        when = probe.started.strftime("%H:%M:%SZ") if probe.started else "?"
+        code = "?" if probe.exit_code is None else str(probe.exit_code)
+        output = " | ".join(line.strip() for line in probe.output.splitlines() if line.strip())
+        lines.append(
+            f"{when}  exit {code}  {one_line(output, HEALTH_OUTPUT_WIDTH) or '(no output)'}"
+        )
+    return lines
 
 
 def down(engine: EngineProtocol, *, volumes: bool) -> list[str]:

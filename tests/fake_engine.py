@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import IO, Any
 
 from dockyard.compose import ComposeProject
-from dockyard.engine import EngineProtocol, ServiceState
+from dockyard.engine import EngineProtocol, HealthProbe, ServiceState
 from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import DockyardError, ImageNotFound
 from dockyard.imageref import normalize
@@ -48,6 +48,7 @@ class FakeEngine:
         histories: Mapping[str, list[dict[str, Any]]] | None = None,
         builds: Sequence[BuildScript] = (),
         states: Sequence[ServiceState] = (),
+        health: Mapping[str, Sequence[HealthProbe]] | None = None,
         up_error: DockyardError | None = None,
         compose_error: DockyardError | None = None,
         cache_records: Sequence[dict[str, Any]] = (),
@@ -63,6 +64,7 @@ class FakeEngine:
         self.histories = dict(histories or {})
         self.builds = list(builds)
         self.states = list(states)
+        self.health = {name: list(probes) for name, probes in (health or {}).items()}
         self.up_error = up_error
         self.cache_records = list(cache_records)
         self.references = list(references)
@@ -117,6 +119,9 @@ class FakeEngine:
     def ps(self) -> list[ServiceState]:
         return list(self.states)
 
+    def health_log(self, container: str) -> list[HealthProbe]:
+        return list(self.health.get(container, []))
+
     def logs(self, service: str | None, *, tail: int | None = None) -> str:
         return f"{service or 'all'}-1  | still starting\n"
 
@@ -133,6 +138,13 @@ class FakeEngine:
             if normalize(name) == key or data.get("Id") == reference:
                 return data
         raise ImageNotFound(f"image not found: {reference}", "check the name")
+
+    def images_inspect(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = {}
+        for reference in references:
+            with contextlib.suppress(ImageNotFound):
+                found[reference] = self.image_inspect(reference)
+        return found
 
     def image_exists(self, reference: str) -> bool:
         try:

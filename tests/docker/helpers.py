@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE
+from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE, UV_IMAGE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,6 +65,7 @@ class Project:
             DOCKYARD_ENV_FILE=str(self.root / "dockyard.env"),
             PYTHON_IMAGE=PYTHON_IMAGE,
             POSTGRES_IMAGE=POSTGRES_IMAGE,
+            UV_IMAGE=UV_IMAGE,
             NO_COLOR="1",
             COLUMNS="120",
         )

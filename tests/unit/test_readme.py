@@ -57,7 +57,10 @@ BAD_INPUT_TESTS = {
     "port already taken at `up`": "test_port_already_taken_at_up",
     "health timeout (`up --timeout 5`)": "test_health_timeout",
     "unknown image for `history` / `inspect-layers`": "test_unknown_image",
-    "unwritable ledger location": "test_unwritable_ledger",
+    "unwritable ledger location (`build-fast`, `timing`)": "test_unwritable_ledger",
+    "ledger on a full disk": "test_ledger_on_a_full_disk",
+    "corrupt ledger (not SQLite, or damaged)": "test_corrupt_ledger",
+    "locked ledger (another process holds a write transaction for over 5 s)": "test_locked_ledger",
     "Ctrl-C during a build": "test_ctrl_c_during_build",
     "Ctrl-C during `up`": "test_ctrl_c_during_up",
 }
