@@ -203,7 +203,15 @@ def build_pull_failure(
     if use is not None and use.build_arg in build_args:
         use = replace(use, variable=variable_for(use.reference) or "")
     local = is_local is not None and is_local(error.reference)
-    return pull_failure(error, use, subject=subject, local=local)
+    # Images are resolved in parallel: others may have failed too (not merely been canceled).
+    also: list[str] = []
+    for other in report.steps:
+        found = read_pull_error(f"{other.name}: {other.error}") if other.hard_error else None
+        if found is None or other.canceled or found.reference == error.reference:
+            continue
+        if familiar(found.reference) not in also:
+            also.append(familiar(found.reference))
+    return pull_failure(error, use, subject=subject, local=local, also=also)
 
 
 def image_use(service: str, image: str, variable: str | None = None) -> ImageUse:

@@ -36,6 +36,10 @@ DOCKERFILES = {
     "build_not_found": "FROM 127.0.0.1:5871/dypull/nosuch:1\nRUN true\n",
     "build_unauthorized": "FROM 127.0.0.1:5872/dypull/nosuch:1\nRUN true\n",
     "build_pull_local": f"FROM {LOCAL}\nRUN true\n",  # built with --pull
+    "build_two_bases": (
+        "FROM busybox:1.36 AS tools\nFROM python:3.11-slim\n"
+        "COPY --from=tools /bin/busybox /busybox\n"
+    ),
 }
 
 
@@ -180,6 +184,20 @@ def test_an_image_behind_a_login(tmp_path: Path, stack_name: str) -> None:
     )
     assert err.message.endswith("401 Unauthorized)")
     assert err.hint.startswith("`docker login 127.0.0.1:5872` if it is private")
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_two_images_that_both_failed_are_both_named(tmp_path: Path, stack_name: str) -> None:
+    err = build_error(build_engine(tmp_path, stack_name, "build_two_bases"))
+    first, other = (
+        ("busybox:1.36", "python:3.11-slim")
+        if err.message.startswith("cannot pull busybox")
+        else ("python:3.11-slim", "busybox:1.36")
+    )
+    line = {"busybox:1.36": 1, "python:3.11-slim": 2}[first]
+    assert err.message == (
+        f"cannot pull {first} (app/Dockerfile:{line}, FROM): {OFFLINE} (also: {other})"
+    )
 
 
 @pytest.mark.parametrize("stack_name", STACKS)

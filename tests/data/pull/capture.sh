@@ -67,6 +67,7 @@ project_build build_mount_from "FROM $LOCAL" 'RUN --mount=from=busybox:1.36,targ
 project_build build_not_found "FROM 127.0.0.1:$OPEN_PORT/dypull/nosuch:1" 'RUN true'
 project_build build_unauthorized "FROM 127.0.0.1:$AUTH_PORT/dypull/nosuch:1" 'RUN true'
 project_build build_pull_local "FROM $LOCAL" 'RUN true'
+project_build build_two_bases 'FROM busybox:1.36 AS tools' 'FROM python:3.11-slim' 'COPY --from=tools /bin/busybox /busybox'
 project_up up_image postgres:16
 project_up up_local_name dypull-nosuch/never-built:v1
 project_up up_not_found "127.0.0.1:$OPEN_PORT/dypull/nosuch:1"
@@ -84,7 +85,7 @@ cap() { # engine capture-name project-folder, then the command (run in that fold
 
 rm -f "$OUT"/classic_* "$OUT"/sid_*
 for engine in classic sid; do
-  for name in build_from build_syntax build_copy_from build_mount_from build_not_found build_unauthorized; do
+  for name in build_from build_syntax build_copy_from build_mount_from build_not_found build_unauthorized build_two_bases; do
     cap "$engine" "$name" "$name" env BUILDKIT_PROGRESS=rawjson docker compose -p "dypull-$name" build
   done
   # inv bench's build command: the stream and the error both on stderr
