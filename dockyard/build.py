@@ -15,11 +15,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import fingerprint, misses
-from dockyard.compose import BuildSpec
+from dockyard import fingerprint, misses, pulls
+from dockyard.compose import BuildSpec, shown_path
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
-from dockyard.errors import BuildFailed, DockyardError, Interrupted
+from dockyard.errors import BuildFailed, DockyardError, Interrupted, PullFailed
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
 from dockyard.progress.runner import run_stream, step_failure
@@ -288,7 +288,7 @@ def run_build(
             "run `inv build-fast` again; finished steps are cached",
         )
     if status == "failed":
-        raise build_failure(outcome, error)
+        raise pull_failure(engine, outcome, run.stderr, pull=pull) or build_failure(outcome, error)
     return outcome
 
 
@@ -387,6 +387,32 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
         no_cache=no_cache,
         error=outcome.error,
     )
+
+
+def pull_failure(
+    engine: EngineProtocol, outcome: BuildOutcome, stderr: str, *, pull: bool = False
+) -> PullFailed | None:
+    """The failed build as a failed pull, when an image it needs could not be pulled: the
+    image, where the Dockerfile names it, why, what to do. None for any other failure."""
+    project = engine.project
+    for result in outcome.services:
+        build = result.plan.build
+        if result.report.ok is not False:
+            continue
+        failure = pulls.build_pull_failure(
+            result.report,
+            stderr,
+            dockerfile=build.dockerfile_text() or "",
+            shown=shown_path(build.dockerfile_path, project.directory),
+            build_args=build.args,
+            target=build.target,
+            subject=f"the build of {result.service}",
+            variable_for=project.variable_for,
+            is_local=engine.image_exists if pull else None,
+        )
+        if failure is not None:
+            return failure
+    return None
 
 
 def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:

@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dockyard import pulls
 from dockyard.compose import ComposeProject
 from dockyard.engine import EngineProtocol, HealthProbe, ServiceState
-from dockyard.errors import DockyardError, HealthTimeout, Interrupted
+from dockyard.errors import DockyardError, HealthTimeout, Interrupted, PullFailed
 from dockyard.render import one_line
 
 # Healthcheck runs shown of a service that did not become healthy (Docker keeps 5), and the
@@ -106,12 +107,12 @@ def up(
             "up interrupted; containers that already started keep running",
             "`inv ps` shows them, `inv down` stops them, `inv up` starts the rest",
         ) from None
-    except DockyardError:
+    except DockyardError as err:
         # The containers say what went wrong; a port conflict or a missing image leaves none
         # that started, and compose's own error is the one to show.
         failing = [s for s in engine.ps() if unhealthy(s)]
         if not failing:
-            raise
+            raise pull_failure(engine, err) or err from None
         raise health_failure(engine, failing, timeout) from None
     states = engine.ps()
     # Compose 2.26 sometimes ends `up --wait` with exit 0 when --wait-timeout runs out while
@@ -120,6 +121,21 @@ def up(
     if waiting:
         raise health_failure(engine, waiting, timeout)
     return UpResult(states, endpoints(engine.project), time.monotonic() - started)
+
+
+def pull_failure(engine: EngineProtocol, err: DockyardError) -> PullFailed | None:
+    """`up` stopped because an `image:` could not be pulled: which, for which service, why."""
+    stderr = err.call.stderr if err.call else ""
+    project = engine.project
+    found = pulls.up_pull_errors(stderr, {n: s.image for n, s in project.services.items()})
+    if not found:
+        return None
+    service, error = found[0]
+    image = project.services[service].image
+    use = pulls.image_use(service, image, project.variable_for(image))
+    return pulls.pull_failure(
+        error, use, subject=f"service {service}", also=[name for name, _ in found[1:]]
+    )
 
 
 def health_failure(

@@ -20,9 +20,11 @@ from dockyard.bench.installer import installer_counts
 from dockyard.bench.leftovers import cleanup
 from dockyard.bench.plan import REFERENCE, BenchPlan, PlannedStrategy
 from dockyard.bench.report import BenchReport, Sample, StepTime
+from dockyard.compose import shown_path
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.progress import BuildReport, Event, RawJsonStream
 from dockyard.progress.runner import run_stream, step_failure
+from dockyard.pulls import build_pull_failure as pull_failure
 
 if TYPE_CHECKING:
     from dockyard.engine import EngineProtocol
@@ -210,7 +212,15 @@ class BenchRun:
                 "run `inv bench` again when ready",
             )
         if run.error is not None:
-            raise _failure(label, report, run.error)
+            raise pull_failure(
+                report,
+                run.stderr,
+                dockerfile=_read(strategy.dockerfile),
+                shown=shown_path(strategy.dockerfile, self.engine.project.directory),
+                build_args=self._build_args(strategy, rep),
+                subject=f"bench build ({' '.join(label.split())})",
+                variable_for=self.engine.project.variable_for,
+            ) or _failure(label, report, run.error)
         inspect = self.engine.image_inspect(image)
         image_id = str(inspect.get("Id", ""))
         if image_id and image_id not in self._owned.image_ids:
@@ -308,6 +318,13 @@ class BenchRun:
                 f"could not remove everything the benchmark made: {err.message} "
                 "(`inv bench --clean` removes what is left)"
             )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:

@@ -87,6 +87,9 @@ def _classify(call: DockerCall, compose_files: Sequence[Path]) -> DockyardError:
         where = next((g for g in at.groups() if g), None) if at else None
         host = os.environ.get("DOCKER_HOST") or where or "the default socket"
         return DaemonUnreachable(f"no Docker engine answers at {host}", DAEMON_HINT)
+    context = re.search(r'context "([^"]*)": context not found', stderr)
+    if context:
+        return _missing_context(context.group(1))
     env_file = re.search(r"failed to read (\S+): (line \d+: .+)", stderr)
     if env_file:
         return ComposeProjectError(
@@ -141,6 +144,21 @@ def _classify(call: DockerCall, compose_files: Sequence[Path]) -> DockyardError:
         message,
         "see the output above; rerun with PYTHON_ON_WHALES_DEBUG=1 to see the docker command",
         detail=detail,
+    )
+
+
+def _missing_context(name: str) -> DaemonUnreachable:
+    """The docker CLI's context (DOCKER_CONTEXT, else `docker context use`) does not exist."""
+    if os.environ.get("DOCKER_CONTEXT") == name:
+        return DaemonUnreachable(
+            f"docker context {name!r} does not exist (DOCKER_CONTEXT={name})",
+            "`docker context ls` lists the contexts: set DOCKER_CONTEXT to one of them, or "
+            "unset it (then `docker context use` decides)",
+        )
+    return DaemonUnreachable(
+        f"docker context {name!r} does not exist (the current context of the docker CLI)",
+        "`docker context ls` lists the contexts; `docker context use default` (or another) "
+        "picks one",
     )
 
 

@@ -15,14 +15,11 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from dockyard.errors import BuildFailed, DockyardError
-from dockyard.progress.report import DEFAULT_FAILURE_LINES, BuildReport, Event
+from dockyard.progress.report import CANCELED, DEFAULT_FAILURE_LINES, BuildReport, Event
 from dockyard.progress.stream import RawJsonStream
 
 RunStatus = Literal["ok", "failed", "interrupted"]
 Listener = Callable[[list[Event], RawJsonStream], None]
-
-# What BuildKit says when the client went away mid-build (Ctrl-C reached the docker CLI).
-_CANCELED = "context canceled"
 
 
 @dataclass
@@ -51,11 +48,18 @@ class StreamRun:
 
 
 def canceled(error: DockyardError, stream: RawJsonStream) -> bool:
-    """Whether a failed build was canceled rather than broken."""
+    """Whether a failed build was canceled rather than broken.
+
+    A step that broke makes it broken, whatever else was canceled because of it (engine 28
+    cancels the sibling `load metadata` vertices when one image cannot be pulled).
+    """
+    steps = [step for service in stream.services for step in stream.steps(service)]
+    if any(step.hard_error and not step.canceled for step in steps):
+        return False
     texts = [error.message, error.detail, error.call.stderr if error.call else ""]
     texts += stream.plain_text
-    texts += [step.error or "" for service in stream.services for step in stream.steps(service)]
-    return any(_CANCELED in text for text in texts)
+    texts += [step.error or "" for step in steps]
+    return any(CANCELED in text for text in texts)
 
 
 def run_stream(

@@ -78,19 +78,19 @@ class Project:
         return environ
 
     def inv(
-        self, *args: str, timeout: float = 600, **extra: str
+        self, *args: str, timeout: float = 600, **extra: str | None
     ) -> subprocess.CompletedProcess[str]:
         """This repository's `inv` (its tasks.py), run in the project's folder."""
         return self.run_cli(["-m", "invoke", "--search-root", str(REPO), *args], timeout, extra)
 
     def dockyard(
-        self, *args: str, timeout: float = 600, **extra: str
+        self, *args: str, timeout: float = 600, **extra: str | None
     ) -> subprocess.CompletedProcess[str]:
         """The `dockyard` command (`python -m dockyard`), run in the project's folder."""
         return self.run_cli(["-m", "dockyard", *args], timeout, extra)
 
     def run_cli(
-        self, python_args: list[str], timeout: float, extra: dict[str, str]
+        self, python_args: list[str], timeout: float, extra: dict[str, str | None]
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, *python_args],

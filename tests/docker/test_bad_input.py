@@ -126,6 +126,18 @@ def test_docker_host_pointing_nowhere(simple: Project) -> None:
     )
 
 
+def test_wrong_docker_context(simple: Project) -> None:
+    # DOCKER_HOST would win over DOCKER_CONTEXT (the sid stack sets it): unset, so the stack's
+    # own docker CLI and DOCKER_CONFIG look the context up.
+    name = unique("dyt-nosuch-context")
+    done = simple.inv("ps", DOCKER_CONTEXT=name, DOCKER_HOST=None)
+    assert_one_error(
+        done,
+        f"docker context '{name}' does not exist (DOCKER_CONTEXT={name})",
+        hint="`docker context ls` lists the contexts",
+    )
+
+
 # -- the compose project -------------------------------------------------------------------------
 
 
@@ -215,6 +227,75 @@ def test_package_index_unreachable(tmp_path: Path) -> None:
         done, "build of app failed at `RUN python3 -m venv /v", hint="could not reach the package"
     )
     assert "No matching distribution found for idna==3.10" in done.stderr
+
+
+# Images no engine can pull, whatever the network: `.invalid` never resolves (RFC 6761), so the
+# engine's answer is the one of a machine without a registry (`lookup ...: no such host`).
+NOWHERE = "dockyard.invalid"
+
+
+def test_unpullable_base_image(tmp_path: Path) -> None:
+    proj = build_project(
+        tmp_path, f"ARG BASE_IMAGE={NOWHERE}/python:3.11-slim\nFROM ${{BASE_IMAGE}}\nRUN true\n"
+    )
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/python:3.11-slim (Dockerfile:2, FROM): no registry reachable (",
+        hint="or point the build ARG BASE_IMAGE at a local image",
+    )
+    assert "no such host" in done.stderr
+
+
+def test_unpullable_copy_from_image(tmp_path: Path) -> None:
+    # Engine 28 cancels the base image's metadata load when this one fails: a broken build,
+    # not an interrupted one (exit 1, not 130).
+    proj = build_project(tmp_path, f"FROM @BASE@\nCOPY --from={NOWHERE}/busybox:1.36 /bin/sh /sh\n")
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/busybox:1.36 (Dockerfile:2, COPY --from): no registry reachable (",
+        hint="or copy from a local image or a build stage instead",
+    )
+
+
+def test_syntax_line_offline(tmp_path: Path) -> None:
+    proj = build_project(tmp_path, f"# syntax={NOWHERE}/dockerfile:1\nFROM @BASE@\nRUN true\n")
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/dockerfile:1 (Dockerfile:1, # syntax=): no registry reachable (",
+        hint="drop the `# syntax=` line (Dockerfile:1)",
+    )
+
+
+DB = """\
+services:
+  db:
+    image: @DB@
+"""
+
+
+def test_unpullable_image_at_up(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
+    proj = project(tmp_path, DB.replace("@DB@", f"{NOWHERE}/postgres:16"))
+    cleanup.append((proj, []))
+    done = proj.inv("up", "--timeout", "30", timeout=120)
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/postgres:16 (service db, image:): no registry reachable (",
+        hint=f"`docker pull {NOWHERE}/postgres:16` where a registry is reachable",
+    )
+    # A name meant as a local image that is not there (a registry, where one is reachable,
+    # refuses it: then the reason differs, the line and the hint do not).
+    local = f"{unique('dyt-never-built')}/db:v1"
+    proj = project(tmp_path, DB.replace("@DB@", f"${{DYT_DB_IMAGE:-{local}}}"))
+    cleanup.append((proj, []))
+    done = proj.inv("up", "--timeout", "30", timeout=120)
+    assert_one_error(
+        done,
+        f"cannot pull {local} (service db, image:): ",
+        hint="or set DYT_DB_IMAGE to a local image in .env or the environment",
+    )
 
 
 # -- up ------------------------------------------------------------------------------------------

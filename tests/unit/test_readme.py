@@ -37,6 +37,7 @@ BAD_INPUT_TESTS = {
     "no `docker` on PATH": "test_no_docker_binary",
     "engine stopped": "test_daemon_down",
     "`DOCKER_HOST` pointing nowhere": "test_docker_host_pointing_nowhere",
+    "wrong `DOCKER_CONTEXT` (`DOCKER_CONTEXT=nosuch inv ps`)": "test_wrong_docker_context",
     "compose file missing": "test_compose_file_missing",
     "compose file invalid YAML": "test_compose_file_invalid_yaml",
     "unknown service (`build-fast --service`, `logs`)": "test_unknown_service",
@@ -45,6 +46,14 @@ BAD_INPUT_TESTS = {
     "Dockerfile syntax error": "test_dockerfile_syntax_error",
     "a failing `RUN`": "test_failing_run",
     "package index unreachable during the build": "test_package_index_unreachable",
+    "unpullable base image (the bundled backend without `.env`, offline)": (
+        "test_unpullable_base_image"
+    ),
+    "unpullable `COPY --from` image": "test_unpullable_copy_from_image",
+    "`# syntax=` line offline": "test_syntax_line_offline",
+    "unpullable `image:` at `up` (also a local name that is not there)": (
+        "test_unpullable_image_at_up"
+    ),
     "port already taken at `up`": "test_port_already_taken_at_up",
     "health timeout (`up --timeout 5`)": "test_health_timeout",
     "unknown image for `history` / `inspect-layers`": "test_unknown_image",
