@@ -16,11 +16,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import fingerprint, misses, signals
-from dockyard.compose import BuildSpec
+from dockyard import fingerprint, misses, pulls, signals
+from dockyard.compose import BuildSpec, shown_path
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
-from dockyard.errors import BuildFailed, DockyardError
+from dockyard.errors import BuildFailed, DockyardError, PullFailed
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
 from dockyard.progress.runner import run_stream, step_failure, step_interruption
@@ -119,7 +119,7 @@ class BuildOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "build_id": self.build_id,
+            "build_id": self.build_id or None,  # None: the ledger could not record it
             "started_at": self.started_at,
             "status": self.status,
             "seconds": self.seconds,
@@ -173,15 +173,23 @@ def plan_service(engine: EngineProtocol, service: str) -> ServicePlan:
     )
 
 
-def base_digest(engine: EngineProtocol, images: Sequence[str]) -> str:
-    """Image ids of the local base images, joined; '' for one that is not here yet."""
-    ids = []
-    for image in images:
-        try:
-            ids.append(str(engine.image_inspect(image).get("Id", "")))
-        except DockyardError:
-            ids.append("")
-    return ",".join(ids) if any(ids) else ""
+def base_digests(engine: EngineProtocol, plans: Sequence[ServicePlan]) -> dict[str, str]:
+    """Per service, the image ids of its local base images joined ('' for one not here yet);
+    one inspect for every base image of every service."""
+    found = _inspect_all(engine, [image for plan in plans for image in plan.base_images])
+    digests = {}
+    for plan in plans:
+        ids = [str(found.get(image, {}).get("Id", "")) for image in plan.base_images]
+        digests[plan.service] = ",".join(ids) if any(ids) else ""
+    return digests
+
+
+def _inspect_all(engine: EngineProtocol, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What the engine knows of these images; nothing when it cannot say (the build reports)."""
+    try:
+        return engine.images_inspect(references)
+    except DockyardError:
+        return {}
 
 
 def git_commit(root: Path) -> str:
@@ -210,15 +218,17 @@ def run_build(
     no_cache: bool = False,
     pull: bool = False,
     on_events: Callable[[list[Event], RawJsonStream], None] = lambda events, stream: None,
+    ledger: Ledger | None = None,
 ) -> BuildOutcome:
     """Build `services`, feed progress to `on_events`, record the build, return the outcome.
 
     Raises BuildFailed (with the failing step's last log lines) or Interrupted after the
-    failure has been recorded in the ledger.
+    failure has been recorded in the ledger. A ledger that cannot be used never stops the
+    build: `ledger.warnings` (the caller's ledger, else one for the settings) says why.
     """
     settings = engine.settings
-    ledger = Ledger(settings.ledger_path)
-    ledger.check_writable()
+    if ledger is None:
+        ledger = Ledger(settings.ledger_path)
     plans = [plan_service(engine, name) for name in services]
     cache = fingerprint.FingerprintCache(settings.state_dir / "fingerprints.json")
     fingerprints = {
@@ -227,7 +237,7 @@ def run_build(
         )
         for plan in plans
     }
-    bases = {plan.service: base_digest(engine, plan.base_images) for plan in plans}
+    bases = base_digests(engine, plans)
     project = engine.project_name
     previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
 
@@ -255,6 +265,7 @@ def run_build(
         sources.update({name: "history" if name in recovered else "" for name in blank})
         no_steps = {name: why for name in blank if name not in recovered}
 
+    built = _inspect_all(engine, [p.image for p in plans if reports[p.service].ok])
     results = []
     for plan in plans:
         report = reports[plan.service]
@@ -267,12 +278,9 @@ def run_build(
             step_source=sources[plan.service],
             no_steps=no_steps.get(plan.service, ""),
         )
-        if report.ok:
-            try:
-                image = engine.image_inspect(plan.image)
-                result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
-            except DockyardError:
-                pass
+        if plan.image in built:
+            image = built[plan.image]
+            result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
         result.reasons = _reasons(result)
         results.append(result)
 
@@ -285,11 +293,15 @@ def run_build(
             "build",
             run,
             [result.report for result in results],
-            "run it again: finished steps are cached; the build is in `inv timing --history` "
-            "as interrupted",
+            "run it again: finished steps are cached; "
+            + (
+                "the build is in `inv timing --history` as interrupted"
+                if outcome.build_id
+                else "the ledger could not record this build"
+            ),
         )
     if status == "failed":
-        raise build_failure(outcome, error)
+        raise pull_failure(engine, outcome, run.stderr, pull=pull) or build_failure(outcome, error)
     return outcome
 
 
@@ -390,13 +402,40 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
     )
 
 
+def pull_failure(
+    engine: EngineProtocol, outcome: BuildOutcome, stderr: str, *, pull: bool = False
+) -> PullFailed | None:
+    """The failed build as a failed pull, when an image it needs could not be pulled: the
+    image, where the Dockerfile names it, why, what to do. None for any other failure."""
+    project = engine.project
+    for result in outcome.services:
+        build = result.plan.build
+        if result.report.ok is not False:
+            continue
+        failure = pulls.build_pull_failure(
+            result.report,
+            stderr,
+            dockerfile=build.dockerfile_text() or "",
+            shown=shown_path(build.dockerfile_path, project.directory),
+            build_args=build.args,
+            target=build.target,
+            subject=f"the build of {result.service}",
+            variable_for=project.variable_for,
+            is_local=engine.image_exists if pull else None,
+        )
+        if failure is not None:
+            return failure
+    return None
+
+
 def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
     failed = [r for r in outcome.services if r.report.ok is False]
     for result in failed:
         named = step_failure(
             f"build of {result.service}",
             result.report,
-            "fix the step and build again; the failure is in `inv timing --history`",
+            "fix the step and build again"
+            + ("; the failure is in `inv timing --history`" if outcome.build_id else ""),
         )
         if named is not None:
             return named

@@ -75,6 +75,10 @@ class BuildFailed(DockyardError):
     """A build step failed; `detail` carries the step's last log lines."""
 
 
+class PullFailed(DockyardError):
+    """An image a build or `up` needs is not local and the engine could not pull it."""
+
+
 class HealthTimeout(DockyardError):
     """`up --wait` gave up: a service is unhealthy, exited, or not healthy in time."""
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from dockyard.build import BuildOutcome
     from dockyard.engine import Engine
     from dockyard.image.targets import ImageTarget
+    from dockyard.ledger import Ledger
 
 # Invoke config key under which a collection says where its project is (default: the cwd).
 CONFIG_KEY = "dockyard"
@@ -76,15 +77,33 @@ def _engine(c: Context, **overrides: Any) -> Engine:
     return Engine(settings)
 
 
+@contextlib.contextmanager
+def _ledger(engine: Engine) -> Iterator[Ledger]:
+    """The build ledger of one task. It never fails the task: what it could not do is one
+    warning line per fault, shown at the end, also when the task itself fails."""
+    from dockyard import render
+    from dockyard.ledger import Ledger
+
+    ledger = Ledger(engine.settings.ledger_path)
+    try:
+        yield ledger
+    finally:
+        console = render.make_console(stderr=True)
+        for problem in ledger.warnings:
+            render.warning(console, problem.message, hint=problem.hint)
+
+
 def _build_and_report(
-    engine: Engine, services: list[str], out: Console, **flags: bool
+    engine: Engine, services: list[str], out: Console, ledger: Ledger, **flags: bool
 ) -> BuildOutcome:
     """Build with the live view, then print the summary (shared by build-fast, up, timing)."""
     from dockyard import build
     from dockyard.render import build as render_build
 
     with render_build.LiveBuild(out, services) as view:
-        outcome = build.run_build(engine, services, on_events=view.on_events, **flags)
+        outcome = build.run_build(
+            engine, services, on_events=view.on_events, ledger=ledger, **flags
+        )
     render_build.print_build(out, outcome)
     return outcome
 
@@ -111,13 +130,18 @@ def build_fast(
     with boundary():
         engine = _engine(c)
         services = build.choose_services(engine, service or [])
-        if json:
-            import json as json_module
+        with _ledger(engine) as ledger:
+            if json:
+                import json as json_module
 
-            outcome = build.run_build(engine, services, no_cache=no_cache, pull=pull)
-            print(json_module.dumps(outcome.to_dict(), indent=2))
-            return
-        _build_and_report(engine, services, render.make_console(), no_cache=no_cache, pull=pull)
+                outcome = build.run_build(
+                    engine, services, no_cache=no_cache, pull=pull, ledger=ledger
+                )
+                print(json_module.dumps(outcome.to_dict(), indent=2))
+                return
+            _build_and_report(
+                engine, services, render.make_console(), ledger, no_cache=no_cache, pull=pull
+            )
 
 
 @task(
@@ -139,47 +163,54 @@ def timing(
     """Time a build step by step and compare it with earlier ones (--history: just the trend)."""
     import json as json_module
 
-    from dockyard import build, render, timings
-    from dockyard.ledger import Ledger
+    from dockyard import render, timings
     from dockyard.render import timing as render_timing
 
     with boundary():
         engine = _engine(c)
-        ledger = Ledger(engine.settings.ledger_path)
-        out = render.make_console()
-        if history:
-            wanted = engine.project.require(service or [], buildable=True)
-            builds = timings.history(ledger, engine.project_name, wanted, last=last or 20)
+        with _ledger(engine) as ledger:
+            out = render.make_console()
+            if history:
+                wanted = engine.project.require(service or [], buildable=True)
+                builds = timings.history(ledger, engine.project_name, wanted, last=last or 20)
+                if json:
+                    print(json_module.dumps([b.to_dict() for b in builds], indent=2))
+                    return
+                if not builds:
+                    if not ledger.warnings:  # else the warning says why there are none
+                        out.print(
+                            "[muted]no builds recorded yet: run `inv build-fast` or "
+                            "`inv timing`[/muted]"
+                        )
+                    return
+                out.print(render_timing.history_table(builds))
+                render_timing.trend_chart(out, builds)
+                return
+            from dockyard import build  # only to build: --history reads the ledger alone
+
+            services = build.choose_services(engine, service or [])
             if json:
-                print(json_module.dumps([b.to_dict() for b in builds], indent=2))
-                return
-            if not builds:
-                out.print(
-                    "[muted]no builds recorded yet: run `inv build-fast` or `inv timing`[/muted]"
+                outcome = build.run_build(engine, services, ledger=ledger)
+            else:
+                outcome = _build_and_report(engine, services, out, ledger)
+            comparisons = (  # a build the ledger could not keep has nothing to compare with
+                timings.compare(
+                    ledger, engine.project_name, outcome.build_id, services, last=last or 5
                 )
+                if outcome.build_id
+                else []
+            )
+            if json:
+                payload = {
+                    "build": outcome.to_dict(),
+                    "comparisons": [x.to_dict() for x in comparisons],
+                }
+                print(json_module.dumps(payload, indent=2))
                 return
-            out.print(render_timing.history_table(builds))
-            render_timing.trend_chart(out, builds)
-            return
-        services = build.choose_services(engine, service or [])
-        if json:
-            outcome = build.run_build(engine, services)
-        else:
-            outcome = _build_and_report(engine, services, out)
-        comparisons = timings.compare(
-            ledger, engine.project_name, outcome.build_id, services, last=last or 5
-        )
-        if json:
-            payload = {
-                "build": outcome.to_dict(),
-                "comparisons": [x.to_dict() for x in comparisons],
-            }
-            print(json_module.dumps(payload, indent=2))
-            return
-        out.print(
-            f"total: [num]{format_seconds(outcome.seconds)}[/num] (build #{outcome.build_id})"
-        )
-        out.print(render_timing.comparison_table(comparisons))
+            recorded = f"build #{outcome.build_id}" if outcome.build_id else "not recorded"
+            out.print(f"total: [num]{format_seconds(outcome.seconds)}[/num] ({recorded})")
+            if comparisons:
+                out.print(render_timing.comparison_table(comparisons))
 
 
 @task(
@@ -212,7 +243,8 @@ def up(c: Context, build: bool = False, no_build: bool = False, timeout: int = 0
         else:
             to_build = stack.missing_images(engine, services)
         if to_build:
-            _build_and_report(engine, to_build, out)
+            with _ledger(engine) as ledger:
+                _build_and_report(engine, to_build, out, ledger)
         out.print(f"starting [name]{render.escape(engine.project_name)}[/name] ...")
         result = stack.up(
             engine,
@@ -321,7 +353,8 @@ def size(c: Context, image: str = "", json: bool = False, max_size: str = "") ->
 
     with boundary():
         engine = _engine(c)
-        rows = size_rows(engine, _names(image), max_size=max_size)
+        with _ledger(engine) as ledger:
+            rows = size_rows(engine, _names(image), max_size=max_size, ledger=ledger)
         if json:
             import json as json_module
 
@@ -430,7 +463,7 @@ def _confirm_removal(out: Console, question: str, yes: bool, what: str, hint: st
 
 
 @task(
-    iterable=["scenario", "strategy"],
+    iterable=["scenario", "strategy", "run_id"],
     help={
         "repetitions": "builds per strategy and scenario (default: 3; 1 with --quick)",
         "quick": "1 repetition of code-edit and deps-edit only (a CI smoke run)",
@@ -446,8 +479,9 @@ def _confirm_removal(out: Console, question: str, yes: bool, what: str, hint: st
         "json": "also write the full report (every sample, per-step timings) to this file",
         "markdown": "also write the results table as Markdown (for the README) to this file",
         "check": "exit 1 when a measured target is missed",
-        "clean": "remove the images and cache mounts that killed or --keep runs left behind "
-        "(names them, asks first; not while another benchmark runs), then stop",
+        "clean": "remove the images and cache mounts left by runs whose process has ended "
+        "(killed, --keep); a running benchmark's are left alone. Names them, asks first",
+        "run_id": "with --clean: only this run's leftovers (repeatable)",
     },
 )
 def bench(
@@ -465,6 +499,7 @@ def bench(
     markdown: str = "",
     check: bool = False,
     clean: bool = False,
+    run_id: list[str] | None = None,
 ) -> None:
     """Measure build strategies x scenarios (cold, no change, code edit, dependency added)."""
     import shlex
@@ -476,8 +511,10 @@ def bench(
     with boundary():
         engine = _engine(c)
         out = render.make_console()
+        if run_id and not clean:
+            raise SettingsError("--run-id only goes with --clean", "add --clean, or drop it")
         if clean:
-            leftovers = bench_module.find_leftovers(engine)
+            leftovers = bench_module.find_leftovers(engine, run_id or ())
             render_bench.print_leftovers(out, leftovers)
             if leftovers.describe() and not dry_run:
                 _confirm_removal(
@@ -485,7 +522,7 @@ def bench(
                     "Remove these?",
                     yes,
                     "--clean would remove what is named above",
-                    "add --yes to confirm (not while another benchmark runs: its images are here)",
+                    "add --yes to confirm",
                 )
                 render_bench.print_removed(out, bench_module.remove_leftovers(engine, leftovers))
             return

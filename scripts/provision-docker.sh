@@ -6,6 +6,8 @@
 #   3. build two local stand-in images when absent, because no registry is reachable here:
 #        $DOCKYARD_PYTHON_IMAGE   (default dockyard-local/python:3.11-slim)  Python 3.11, venv, pip
 #        $DOCKYARD_POSTGRES_IMAGE (default dockyard-local/postgres:15)       PostgreSQL, pg_isready
+#   4. the stand-in of uv's image (dockyard-local/uv:<pinned>), from the hash-checked uv wheel
+#      (scripts/make_uv_image.py; pip downloads the wheel from the configured index).
 # The Debian mirror is read from this machine's apt sources, never written here.
 set -euo pipefail
 
@@ -158,12 +160,17 @@ ENTRY
   as_root rm -rf "$root"
 }
 
+build_uv_image() {
+  "${PYTHON:-python3}" "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/make_uv_image.py" >&2
+}
+
 main() {
   install_engine
   start_engine
   mkdir -p "$WORK"
   build_python_image
   build_postgres_image
+  build_uv_image
   log "done: $(docker version --format 'engine {{.Server.Version}}'), $(docker compose version --short 2>/dev/null || echo 'compose ?'), images $PYTHON_IMAGE $POSTGRES_IMAGE"
 }
 

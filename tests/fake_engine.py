@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import IO, Any
 
 from dockyard.compose import ComposeProject
-from dockyard.engine import EngineProtocol, ServiceState
+from dockyard.engine import EngineProtocol, HealthProbe, ServiceState
 from dockyard.engine.process import Stream
 from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import DockyardError, ImageNotFound
@@ -49,6 +49,7 @@ class FakeEngine:
         histories: Mapping[str, list[dict[str, Any]]] | None = None,
         builds: Sequence[BuildScript] = (),
         states: Sequence[ServiceState] = (),
+        health: Mapping[str, Sequence[HealthProbe]] | None = None,
         up_error: DockyardError | None = None,
         compose_error: DockyardError | None = None,
         cache_records: Sequence[dict[str, Any]] = (),
@@ -64,6 +65,7 @@ class FakeEngine:
         self.histories = dict(histories or {})
         self.builds = list(builds)
         self.states = list(states)
+        self.health = {name: list(probes) for name, probes in (health or {}).items()}
         self.up_error = up_error
         self.cache_records = list(cache_records)
         self.references = list(references)
@@ -77,6 +79,7 @@ class FakeEngine:
         self.saved: list[str] = []
         self.removed: list[str] = []
         self.pruned: list[str] = []
+        self.labels: list[dict[str, str]] = []  # the labels of each buildx build, in order
 
     # -- compose -------------------------------------------------------------------------------
     @cached_property
@@ -116,6 +119,9 @@ class FakeEngine:
     def ps(self) -> list[ServiceState]:
         return list(self.states)
 
+    def health_log(self, container: str) -> list[HealthProbe]:
+        return list(self.health.get(container, []))
+
     def logs(self, service: str | None, *, tail: int | None = None) -> str:
         return f"{service or 'all'}-1  | still starting\n"
 
@@ -132,6 +138,13 @@ class FakeEngine:
             if normalize(name) == key or data.get("Id") == reference:
                 return data
         raise ImageNotFound(f"image not found: {reference}", "check the name")
+
+    def images_inspect(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = {}
+        for reference in references:
+            with contextlib.suppress(ImageNotFound):
+                found[reference] = self.image_inspect(reference)
+        return found
 
     def image_exists(self, reference: str) -> bool:
         try:
@@ -157,6 +170,15 @@ class FakeEngine:
         prefix = pattern.rstrip("*")
         return [ref for ref in self.references if ref.startswith(prefix)]
 
+    def labelled_images(self, label: str) -> list[dict[str, Any]]:
+        key, _, value = label.partition("=")
+        found = []
+        for data in self.images.values():
+            labels = (data.get("Config") or {}).get("Labels") or {}
+            if key in labels and (not value or labels[key] == value) and data not in found:
+                found.append(data)
+        return found
+
     # -- buildx --------------------------------------------------------------------------------
     def buildx_build_stream(
         self,
@@ -165,9 +187,11 @@ class FakeEngine:
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
     ) -> Stream:
         self.calls.append(("buildx", tag, no_cache))
+        self.labels.append(dict(labels or {}))
         script = self.builds.pop(0) if self.builds else BuildScript()
         yield from script.chunks
         self.images.update(script.produces)
@@ -181,8 +205,10 @@ class FakeEngine:
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
     ) -> str:
         self.calls.append(("buildx-quiet", tag))
+        self.labels.append(dict(labels or {}))
         return "sha256:" + "e" * 64
 
     def history_records(self, since: datetime) -> list[dict[str, Any]]:

@@ -20,9 +20,11 @@ from dockyard.bench.installer import installer_counts
 from dockyard.bench.leftovers import cleanup
 from dockyard.bench.plan import REFERENCE, BenchPlan, PlannedStrategy
 from dockyard.bench.report import BenchReport, Sample, StepTime
+from dockyard.compose import shown_path
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.progress import BuildReport, Event, RawJsonStream
 from dockyard.progress.runner import run_stream, step_failure, step_interruption
+from dockyard.pulls import build_pull_failure as pull_failure
 
 if TYPE_CHECKING:
     from dockyard.engine import EngineProtocol
@@ -196,6 +198,7 @@ class BenchRun:
                 dockerfile=folder / strategy.scratch_dockerfile,
                 tag=image,
                 build_args=self._build_args(strategy, rep),
+                labels=plan.labels,
                 no_cache=scenario == "cold",
             ),
             RawJsonStream(default_service=strategy.name),
@@ -212,7 +215,15 @@ class BenchRun:
                 f"run `inv bench` again when ready (its images and cache mounts are {left})",
             )
         if run.error is not None:
-            raise _failure(label, report, run.error)
+            raise pull_failure(
+                report,
+                run.stderr,
+                dockerfile=_read(strategy.dockerfile),
+                shown=shown_path(strategy.dockerfile, self.engine.project.directory),
+                build_args=self._build_args(strategy, rep),
+                subject=f"bench build ({' '.join(label.split())})",
+                variable_for=self.engine.project.variable_for,
+            ) or _failure(label, report, run.error)
         inspect = self.engine.image_inspect(image)
         image_id = str(inspect.get("Id", ""))
         if image_id and image_id not in self._owned.image_ids:
@@ -261,6 +272,7 @@ class BenchRun:
             dockerfile=folder / strategy.scratch_dockerfile,
             tag=tag,
             build_args=self._build_args(strategy, rep),
+            labels=plan.labels,
         )
         seconds = time.monotonic() - started
         if image_id and image_id not in self._owned.image_ids:
@@ -309,6 +321,13 @@ class BenchRun:
                 f"could not remove everything the benchmark made: {err.message} "
                 "(`inv bench --clean` removes what is left)"
             )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:

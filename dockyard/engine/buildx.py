@@ -20,6 +20,7 @@ def build_command(
     dockerfile: os.PathLike[str] | str,
     tag: str,
     build_args: Mapping[str, str],
+    labels: Mapping[str, str] | None = None,
     no_cache: bool = False,
     quiet: bool = False,
 ) -> list[str]:
@@ -33,6 +34,8 @@ def build_command(
     command += ["--load"]
     command += ["--file", os.fspath(dockerfile)]
     command += ["--tag", tag]
+    for name, value in (labels or {}).items():
+        command += ["--label", f"{name}={value}"]
     for name, value in build_args.items():
         command += ["--build-arg", f"{name}={value}"]
     if no_cache:
@@ -49,6 +52,7 @@ class BuildxCommands(EngineBase):
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
     ) -> Stream:
         """Run one build; yield (stream, line) pairs (the rawjson is on stderr).
@@ -62,6 +66,7 @@ class BuildxCommands(EngineBase):
             dockerfile=dockerfile,
             tag=tag,
             build_args=build_args,
+            labels=labels,
             no_cache=no_cache,
         )
         with self.errors():
@@ -74,6 +79,7 @@ class BuildxCommands(EngineBase):
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
     ) -> str:
         """A plain quiet `docker buildx build`; returns the image id it prints."""
         command = build_command(
@@ -82,6 +88,7 @@ class BuildxCommands(EngineBase):
             dockerfile=dockerfile,
             tag=tag,
             build_args=build_args,
+            labels=labels,
             quiet=True,
         )
         with environment(BUILDKIT_ENVIRONMENT):

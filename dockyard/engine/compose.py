@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.compose import ComposeProject, require_files
+
+if TYPE_CHECKING:
+    from python_on_whales.components.container.models import ContainerState
+
 from dockyard.engine.base import (
     BUILDKIT_ENVIRONMENT,
     PROGRESS_OVERRIDES,
@@ -32,6 +37,25 @@ class ServiceState:
     @property
     def ok(self) -> bool:
         return self.state == "running" and self.health in ("", "healthy")
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """One run of a container's healthcheck, as Docker keeps it (`.State.Health.Log`, the
+    last 5): when it started, its exit code (-1: it timed out or could not start), output."""
+
+    started: datetime | None
+    exit_code: int | None
+    output: str
+
+
+def health_probes(state: ContainerState | None) -> list[HealthProbe]:
+    """The healthcheck runs in python-on-whales' `container.state`, oldest first."""
+    health = state.health if state is not None else None
+    return [
+        HealthProbe(run.start, run.exit_code, run.output or "")
+        for run in (health.log or [] if health is not None else [])
+    ]
 
 
 def parse_compose_ps(output: str) -> list[ServiceState]:
@@ -89,8 +113,7 @@ class ComposeCommands(EngineBase):
     def config(self) -> dict[str, Any]:
         """The resolved compose model (`compose config --format json`), incl. cache_from."""
         require_files(self.settings.compose_files)
-        with self.errors():
-            return dict(self.client.compose.config(return_json=True))
+        return dict(json.loads(self.run(self.compose_cmd("config", "--format", "json"))))
 
     @cached_property
     def project(self) -> ComposeProject:
@@ -118,17 +141,13 @@ class ComposeCommands(EngineBase):
         stops with the stream (Ctrl-C, SIGTERM, an error while reading).
         """
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
-        command = build_command(
-            self.client.docker_compose_cmd, services, no_cache=no_cache, pull=pull
-        )
+        command = build_command(self.compose_cmd(), services, no_cache=no_cache, pull=pull)
         with environment(env, unset=PROGRESS_OVERRIDES), self.errors():
             yield from stream_lines(command)
 
     def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream:
         """`compose up --detach --wait`, its output as it comes; stops with the stream."""
-        command = up_command(
-            self.client.docker_compose_cmd, services, timeout=timeout, no_build=no_build
-        )
+        command = up_command(self.compose_cmd(), services, timeout=timeout, no_build=no_build)
         with environment(BUILDKIT_ENVIRONMENT), self.errors():
             yield from stream_lines(command)
 
@@ -140,8 +159,12 @@ class ComposeCommands(EngineBase):
         # `compose ps` with -p lists the project even when the file is missing or invalid;
         # reading the model first reports that instead of an empty list.
         self.project  # noqa: B018
-        command = [*self.client.docker_compose_cmd, "ps", "--all", "--format", "json"]
-        return parse_compose_ps(self.run(command))
+        return parse_compose_ps(self.run(self.compose_cmd("ps", "--all", "--format", "json")))
+
+    def health_log(self, container: str) -> list[HealthProbe]:
+        """The last healthcheck runs of a container (`docker container inspect`)."""
+        with self.errors():
+            return health_probes(self.client.container.inspect(container).state)
 
     def logs(self, service: str | None, *, tail: int | None = None) -> str:
         with self.errors():
@@ -154,7 +177,7 @@ class ComposeCommands(EngineBase):
 
     def follow_logs(self, service: str | None) -> Stream:
         with self.errors():
-            yield from stream_lines(follow_logs_command(self.client.docker_compose_cmd, service))
+            yield from stream_lines(follow_logs_command(self.compose_cmd(), service))
 
     def volumes(self) -> list[str]:
         """Named volumes of the project that exist in the engine."""

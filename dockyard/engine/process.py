@@ -2,7 +2,8 @@
 
 python-on-whales' `stream_stdout_and_stderr` leaves the child running when the reader stops (an
 exception, Ctrl-C that reached only Python, SIGTERM): the build goes on unseen. `stream_lines`
-yields the same (source, line) pairs and raises the same DockerException on a non-zero exit,
+yields the same (source, line) pairs and raises DockerCommandFailed (the same fields) on a
+non-zero exit,
 and when it is closed or interrupted with the child still running it stops the child: first a
 short wait (a terminal's Ctrl-C reaches the whole process group, so the child is already
 stopping), then the signal that stopped dockyard (SIGINT / SIGTERM; on Windows, which has no
@@ -21,6 +22,7 @@ from queue import Queue
 from typing import TypeAlias
 
 from dockyard import signals
+from dockyard.engine.errors import DockerCommandFailed
 
 # A command's output as it comes, ("stdout" | "stderr", line); closing it stops the command.
 Stream: TypeAlias = Generator[tuple[str, bytes], None, None]
@@ -65,11 +67,9 @@ def _reader(pipe: object, name: str, queue: Queue[tuple[str, bytes] | None]) -> 
 def stream_lines(command: Sequence[str], env: Mapping[str, str] | None = None) -> Stream:
     """Run `command`; yield ("stdout" | "stderr", line) as they come.
 
-    `env` is added to the current environment. A non-zero exit raises python-on-whales'
-    DockerException (command, exit code, stderr) after the last line.
+    `env` is added to the current environment. A non-zero exit raises DockerCommandFailed
+    (command, exit code, stderr) after the last line.
     """
-    from python_on_whales.utils import get_docker_exception_type
-
     full = [str(part) for part in command]
     process = subprocess.Popen(
         full,
@@ -97,6 +97,4 @@ def stream_lines(command: Sequence[str], env: Mapping[str, str] | None = None) -
         if process.poll() is None:
             stop(process, signals.received())
     if code != 0:
-        raise get_docker_exception_type(bytes(stderr))(
-            command_launched=full, return_code=code, stderr=bytes(stderr)
-        )
+        raise DockerCommandFailed(full, code, "", stderr.decode("utf-8", "replace"))

@@ -24,15 +24,13 @@ from typing import Literal
 
 from dockyard import signals
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
-from dockyard.progress.report import DEFAULT_FAILURE_LINES, BuildReport, Event, Step
+from dockyard.progress.report import CANCELED, DEFAULT_FAILURE_LINES, BuildReport, Event, Step
 from dockyard.progress.stream import RawJsonStream
 from dockyard.units import format_seconds
 
 RunStatus = Literal["ok", "failed", "interrupted"]
 Listener = Callable[[list[Event], RawJsonStream], None]
 
-# What BuildKit says when the client went away mid-build (Ctrl-C reached the docker CLI).
-_CANCELED = "context canceled"
 # Exit codes of a docker CLI ended by SIGINT / SIGTERM (its own, or the signal's as Popen says).
 _SIGNAL_EXITS = {128 + signal.SIGINT: signal.SIGINT, -signal.SIGINT: signal.SIGINT}
 if hasattr(signal, "SIGTERM"):
@@ -71,13 +69,21 @@ class StreamRun:
 
 
 def canceled(error: DockyardError, stream: RawJsonStream) -> bool:
-    """Whether a failed build was canceled rather than broken."""
+    """Whether a failed build was canceled rather than broken.
+
+    A docker CLI ended by SIGINT / SIGTERM was interrupted. Otherwise a step that broke makes
+    it broken, whatever else was canceled because of it (engine 28 cancels the sibling `load
+    metadata` vertices when one image cannot be pulled).
+    """
     if error.call is not None and error.call.return_code in _SIGNAL_EXITS:
         return True
+    steps = [step for service in stream.services for step in stream.steps(service)]
+    if any(step.hard_error and not step.canceled for step in steps):
+        return False
     texts = [error.message, error.detail, error.call.stderr if error.call else ""]
     texts += stream.plain_text
-    texts += [step.error or "" for service in stream.services for step in stream.steps(service)]
-    return any(_CANCELED in text for text in texts)
+    texts += [step.error or "" for step in steps]
+    return any(CANCELED in text for text in texts)
 
 
 def _signal_of(error: DockyardError) -> int:
@@ -161,7 +167,7 @@ def interrupted_steps(report: BuildReport) -> list[Step]:
     (or canceled); without any, BuildKit's own vertices that were running."""
 
     def cut(step: Step) -> bool:
-        return step.running or _CANCELED in (step.error or "")
+        return step.running or step.canceled
 
     def started(step: Step) -> datetime:
         return step.started or datetime.min.replace(tzinfo=timezone.utc)

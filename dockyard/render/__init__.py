@@ -96,8 +96,11 @@ def error(console: Console, err: DockyardError) -> None:
     console.print(line, soft_wrap=True)
 
 
-def warning(console: Console, message: str) -> None:
-    console.print(f"[warn]warning:[/warn] {escape(message)}", soft_wrap=True)
+def warning(console: Console, message: str, *, hint: str = "") -> None:
+    line = f"[warn]warning:[/warn] {escape(message)}"
+    if hint:
+        line += f"  [hint]hint: {escape(hint)}[/hint]"
+    console.print(line, soft_wrap=True)
 
 
 def info(console: Console, message: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE
+from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE, UV_IMAGE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,6 +68,7 @@ class Project:
             DOCKYARD_ENV_FILE=str(self.root / "dockyard.env"),
             PYTHON_IMAGE=PYTHON_IMAGE,
             POSTGRES_IMAGE=POSTGRES_IMAGE,
+            UV_IMAGE=UV_IMAGE,
             NO_COLOR="1",
             COLUMNS="120",
         )
@@ -80,19 +81,19 @@ class Project:
         return environ
 
     def inv(
-        self, *args: str, timeout: float = 600, **extra: str
+        self, *args: str, timeout: float = 600, **extra: str | None
     ) -> subprocess.CompletedProcess[str]:
         """This repository's `inv` (its tasks.py), run in the project's folder."""
         return self.run_cli(["-m", "invoke", "--search-root", str(REPO), *args], timeout, extra)
 
     def dockyard(
-        self, *args: str, timeout: float = 600, **extra: str
+        self, *args: str, timeout: float = 600, **extra: str | None
     ) -> subprocess.CompletedProcess[str]:
         """The `dockyard` command (`python -m dockyard`), run in the project's folder."""
         return self.run_cli(["-m", "dockyard", *args], timeout, extra)
 
     def run_cli(
-        self, python_args: list[str], timeout: float, extra: dict[str, str]
+        self, python_args: list[str], timeout: float, extra: dict[str, str | None]
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, *python_args],

@@ -12,6 +12,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,6 +132,18 @@ def test_docker_host_pointing_nowhere(simple: Project) -> None:
     )
 
 
+def test_wrong_docker_context(simple: Project) -> None:
+    # DOCKER_HOST would win over DOCKER_CONTEXT (the sid stack sets it): unset, so the stack's
+    # own docker CLI and DOCKER_CONFIG look the context up.
+    name = unique("dyt-nosuch-context")
+    done = simple.inv("ps", DOCKER_CONTEXT=name, DOCKER_HOST=None)
+    assert_one_error(
+        done,
+        f"docker context '{name}' does not exist (DOCKER_CONTEXT={name})",
+        hint="`docker context ls` lists the contexts",
+    )
+
+
 # -- the compose project -------------------------------------------------------------------------
 
 
@@ -226,6 +239,75 @@ def test_package_index_unreachable(tmp_path: Path) -> None:
     assert "No matching distribution found for idna==3.10" in done.stderr
 
 
+# Images no engine can pull, whatever the network: `.invalid` never resolves (RFC 6761), so the
+# engine's answer is the one of a machine without a registry (`lookup ...: no such host`).
+NOWHERE = "dockyard.invalid"
+
+
+def test_unpullable_base_image(tmp_path: Path) -> None:
+    proj = build_project(
+        tmp_path, f"ARG BASE_IMAGE={NOWHERE}/python:3.11-slim\nFROM ${{BASE_IMAGE}}\nRUN true\n"
+    )
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/python:3.11-slim (Dockerfile:2, FROM): no registry reachable (",
+        hint="or point the build ARG BASE_IMAGE at a local image",
+    )
+    assert "no such host" in done.stderr
+
+
+def test_unpullable_copy_from_image(tmp_path: Path) -> None:
+    # Engine 28 cancels the base image's metadata load when this one fails: a broken build,
+    # not an interrupted one (exit 1, not 130).
+    proj = build_project(tmp_path, f"FROM @BASE@\nCOPY --from={NOWHERE}/busybox:1.36 /bin/sh /sh\n")
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/busybox:1.36 (Dockerfile:2, COPY --from): no registry reachable (",
+        hint="or copy from a local image or a build stage instead",
+    )
+
+
+def test_syntax_line_offline(tmp_path: Path) -> None:
+    proj = build_project(tmp_path, f"# syntax={NOWHERE}/dockerfile:1\nFROM @BASE@\nRUN true\n")
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/dockerfile:1 (Dockerfile:1, # syntax=): no registry reachable (",
+        hint="drop the `# syntax=` line (Dockerfile:1)",
+    )
+
+
+DB = """\
+services:
+  db:
+    image: @DB@
+"""
+
+
+def test_unpullable_image_at_up(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
+    proj = project(tmp_path, DB.replace("@DB@", f"{NOWHERE}/postgres:16"))
+    cleanup.append((proj, []))
+    done = proj.inv("up", "--timeout", "30", timeout=120)
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/postgres:16 (service db, image:): no registry reachable (",
+        hint=f"`docker pull {NOWHERE}/postgres:16` where a registry is reachable",
+    )
+    # A name meant as a local image that is not there (a registry, where one is reachable,
+    # refuses it: then the reason differs, the line and the hint do not).
+    local = f"{unique('dyt-never-built')}/db:v1"
+    proj = project(tmp_path, DB.replace("@DB@", f"${{DYT_DB_IMAGE:-{local}}}"))
+    cleanup.append((proj, []))
+    done = proj.inv("up", "--timeout", "30", timeout=120)
+    assert_one_error(
+        done,
+        f"cannot pull {local} (service db, image:): ",
+        hint="or set DYT_DB_IMAGE to a local image in .env or the environment",
+    )
+
+
 # -- up ------------------------------------------------------------------------------------------
 
 
@@ -251,7 +333,7 @@ def test_port_already_taken_at_up(tmp_path: Path, cleanup: list[tuple[Project, l
 
 HEALTH_NEVER = """\
     healthcheck:
-      test: ["CMD", "false"]
+      test: ["CMD-SHELL", "echo web-probe-says-not-ready; exit 1"]
       interval: 1s
       retries: 1000
 """
@@ -263,6 +345,10 @@ def test_health_timeout(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
     done = proj.inv("up", "--timeout", "5", timeout=120)
     assert_one_error(done, "not healthy after 5s: web is starting", hint="inv logs web")
     assert "--- last " in done.stderr and " log lines of web (is starting) ---" in done.stderr
+    # The healthcheck's own last runs, from `docker container inspect`: when, exit code, output.
+    assert "--- last 3 healthchecks of web ---" in done.stderr, done.stderr
+    runs = [line for line in done.stderr.splitlines() if "  exit 1  web-probe-says" in line]
+    assert len(runs) == 3 and all(line.endswith("web-probe-says-not-ready") for line in runs)
 
 
 # -- images --------------------------------------------------------------------------------------
@@ -274,17 +360,170 @@ def test_unknown_image(simple: Project, task: str) -> None:
     assert_one_error(done, "image not found: no-such-image:nope", code=2, hint="docker image ls")
 
 
-# -- the ledger ----------------------------------------------------------------------------------
+# -- the ledger: a fault is one warning, and the task still does its job -------------------------
 
 
-def test_unwritable_ledger(simple: Project) -> None:
-    # /proc refuses new directories even to root (chmod would not stop root).
-    done = simple.inv("build-fast", DOCKYARD_LEDGER="/proc/forbidden/ledger.sqlite3")
-    assert_one_error(
-        done,
-        "cannot use the build ledger at /proc/forbidden/ledger.sqlite3",
-        hint="set DOCKYARD_LEDGER",
+def assert_one_warning(done: subprocess.CompletedProcess[str], message: str, *, hint: str) -> str:
+    """Exit 0, no traceback, no error line, exactly one warning line: `message` and a hint."""
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    assert done.returncode == 0, f"exit {done.returncode}:\n{output[-3000:]}"
+    assert not any(line.startswith(FAIL_MARKS) for line in done.stderr.splitlines()), output
+    lines = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1, f"expected one warning line:\n{done.stderr}"
+    line = lines[0]
+    assert message in line, f"{message!r} not in {line!r}"
+    assert hint in line.split("hint:", 1)[1], line
+    return line
+
+
+def built(proj: Project) -> bool:
+    """The image `build-fast` makes exists in the engine."""
+    done = subprocess.run(
+        ["docker", "image", "inspect", f"{proj.name}/app:t"],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
+    return done.returncode == 0
+
+
+@pytest.fixture
+def app(simple: Project, cleanup: list[tuple[Project, list[str]]]) -> Project:
+    """The simple project, whose image these tests build (and remove afterwards)."""
+    cleanup.append((simple, [f"{simple.name}/app:t"]))
+    return simple
+
+
+def test_unwritable_ledger(app: Project) -> None:
+    # /proc refuses new directories even to root (chmod would not stop root).
+    ledger = "/proc/forbidden/ledger.sqlite3"
+    done = app.inv("build-fast", DOCKYARD_LEDGER=ledger)
+    assert_one_warning(
+        done,
+        f"this build was not recorded in the build ledger at {ledger}: [Errno 2] No such file "
+        "or directory: '/proc/forbidden'",
+        hint="set DOCKYARD_LEDGER (or DOCKYARD_STATE_DIR) to a writable place",
+    )
+    assert built(app) and "app" in done.stdout  # the build and its summary
+    done = app.inv("timing", DOCKYARD_LEDGER=ledger)
+    assert_one_warning(done, "this build was not recorded", hint="DOCKYARD_LEDGER")
+    assert "(not recorded)" in done.stdout
+    for task in (["timing", "--history"], ["size"]):  # nothing to read: no warning
+        done = app.inv(*task, DOCKYARD_LEDGER=ledger)
+        assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+
+
+RUN_APP = """\
+services:
+  app:
+    build:
+      context: .
+    image: @IMAGE@
+    command: ["sleep", "infinity"]
+    init: true
+    stop_signal: SIGKILL
+"""
+
+
+def test_up_builds_and_starts_with_an_unwritable_ledger(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
+) -> None:
+    proj = project(tmp_path, RUN_APP, "FROM @BASE@\nRUN true\n")
+    cleanup.append((proj, [f"{proj.name}/app:t"]))
+    done = proj.inv("up", "--build", "--timeout", "60", DOCKYARD_LEDGER="/proc/forbidden/l.db")
+    assert_one_warning(done, "this build was not recorded", hint="DOCKYARD_LEDGER")
+    assert built(proj) and "healthy" in done.stdout, done.stdout
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 kB tmpfs, filled up: a state dir on a full disk (needs root, as on CI)."""
+    mount = tmp_path / "full-disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    try:
+        with (mount / "filler").open("wb", buffering=0) as filler, pytest.raises(OSError):
+            while True:
+                filler.write(b"\0" * 4096)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_ledger_on_a_full_disk(app: Project, full_disk: Path) -> None:
+    state = full_disk / "state"
+    done = app.inv("build-fast", DOCKYARD_STATE_DIR=str(state))
+    assert_one_warning(
+        done,
+        f"this build was not recorded in the build ledger at {state / 'ledger.sqlite3'}: "
+        "database or disk is full",
+        hint="free space on that disk",
+    )
+    assert built(app)
+    for task in (["timing", "--history"], ["size"]):
+        done = app.inv(*task, DOCKYARD_STATE_DIR=str(state))
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_corrupt_ledger(app: Project) -> None:
+    path = write(app.root / ".state" / "ledger.sqlite3", "not a database, by accident\n")
+    done = app.inv("timing", "--history")
+    line = assert_one_warning(
+        done,
+        f"the build ledger at {path} was damaged (file is not a database): kept as "
+        "ledger.sqlite3.corrupt-",
+        hint="the damaged file is kept for inspection",
+    )
+    assert line.split(", ")[-2].endswith("Z") and "a new ledger is started" in line
+    (aside,) = path.parent.glob("ledger.sqlite3.corrupt-*")
+    assert aside.read_text(encoding="utf-8") == "not a database, by accident\n"
+    done = app.inv("build-fast")  # records in the new ledger, with no warning
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    assert [b.service for b in Ledger(path).service_builds()] == ["app"]
+    # A damaged SQLite file (its schema page overwritten) is set aside the same way.
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    path.write_bytes(bytes(data))
+    done = app.inv("build-fast")
+    assert_one_warning(done, "was damaged (database disk image is malformed)", hint="kept")
+    assert len(list(path.parent.glob("ledger.sqlite3.corrupt-*"))) >= 2
+    assert [b.service for b in Ledger(path).service_builds()] == ["app"]
+
+
+HOLD_LEDGER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("BEGIN IMMEDIATE")  # a write transaction, held
+db.execute("CREATE TABLE IF NOT EXISTS holder (x)")
+print("holding", flush=True)
+time.sleep(300)
+"""
+
+
+def test_locked_ledger(app: Project) -> None:
+    path = app.root / ".state" / "ledger.sqlite3"
+    path.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LEDGER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        done = app.inv("build-fast")
+        waited = time.monotonic() - started
+        assert_one_warning(
+            done,
+            f"this build was not recorded in the build ledger at {path}: database is locked",
+            hint="another process holds the ledger",
+        )
+        assert built(app) and waited < 60, waited
+        done = app.inv("timing", "--history")  # readers are not held by a writer
+        assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
 
 
 # -- Ctrl-C --------------------------------------------------------------------------------------
@@ -382,3 +621,11 @@ def test_logs_follow_stops_with_its_compose_child(
         assert proc.returncode == 143 and len(lines) == 1, stderr
         assert lines[0].startswith(FAIL_MARKS) and "interrupted by SIGTERM" in lines[0]
     assert_nothing_left_running(f"COMPOSE_PROJECT_NAME={proj.name}")
+
+
+# -- inv bench -----------------------------------------------------------------------------------
+
+
+def test_bench_run_id_without_clean(simple: Project) -> None:
+    done = simple.inv("bench", "--run-id", "20261201-115330-c2ef8667-23943-1103", "--yes")
+    assert_one_error(done, "--run-id only goes with --clean", code=2, hint="add --clean")

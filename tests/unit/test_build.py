@@ -145,6 +145,29 @@ def test_an_interruption_is_recorded_with_the_steps_finished_so_far(
     assert finished and len(finished) < len(backend.steps)  # some done, the rest cut off
 
 
+def test_an_unusable_state_dir_fails_neither_the_build_nor_its_report(tmp_path: Path) -> None:
+    # The ledger and the fingerprint cache both live there: a file in its place breaks both.
+    engine = project(
+        tmp_path,
+        BuildScript(chunks("compose_cold"), produces=image("demo/backend:1")),
+        BuildScript(chunks("compose_cold")[:40], error=KeyboardInterrupt()),
+    )
+    (tmp_path / "state").write_text("not a directory", encoding="utf-8")
+    ledger = Ledger(engine.settings.ledger_path)
+    outcome = build.run_build(engine, ["backend", "worker"], ledger=ledger)
+    assert outcome.ok and outcome.build_id == 0 and outcome.to_dict()["build_id"] is None
+    assert outcome.services[0].fingerprint is not None  # hashed, only not cached
+    (warning,) = ledger.warnings
+    assert warning.message.startswith("this build was not recorded in the build ledger at ")
+    with pytest.raises(Interrupted) as caught:
+        build.run_build(engine, ["backend", "worker"], ledger=ledger)
+    assert caught.value.message.startswith("build interrupted after ")
+    assert caught.value.hint.endswith(
+        "finished steps are cached; the ledger could not record this build"
+    )
+    assert len(ledger.warnings) == 1
+
+
 def test_the_runner_tells_a_canceled_build_from_a_broken_one() -> None:
     text = (BENCH / "naive-canceled.rawjson").read_text(encoding="utf-8")
     assert text.rstrip().endswith("ERROR: failed to solve: Canceled: context canceled")

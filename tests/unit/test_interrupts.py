@@ -21,7 +21,7 @@ from python_on_whales.exceptions import DockerException
 
 from dockyard import signals
 from dockyard.engine import process
-from dockyard.engine.errors import translate
+from dockyard.engine.errors import DockerCommandFailed, translate
 from dockyard.errors import Interrupted
 from dockyard.progress import RawJsonStream
 from dockyard.progress.runner import run_stream, short_error, step_interruption
@@ -196,11 +196,11 @@ def test_a_child_that_ignores_the_signal_is_killed(
     assert not (tmp_path / "n").exists()
 
 
-def test_a_failing_command_raises_docker_exception_with_its_stderr() -> None:
+def test_a_failing_command_raises_with_its_exit_code_and_stderr() -> None:
     code = "import sys; print('out'); print('boom', file=sys.stderr); sys.exit(4)"
     lines = process.stream_lines([sys.executable, "-c", code])
     seen = []
-    with pytest.raises(DockerException) as caught:
+    with pytest.raises(DockerCommandFailed) as caught:
         for item in lines:
             seen.append(item)
     assert sorted(seen) == [("stderr", b"boom\n"), ("stdout", b"out\n")]
