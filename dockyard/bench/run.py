@@ -217,7 +217,9 @@ class BenchRun:
         if run.error is not None:
             raise pull_failure(
                 report,
-                run.stderr,
+                # buildx writes the rawjson stream on stderr too: only its plain lines are
+                # the command's own words (the stream names every image it loads metadata for)
+                "\n".join(run.stream.plain_text),
                 dockerfile=_read(strategy.dockerfile),
                 shown=shown_path(strategy.dockerfile, self.engine.project.directory),
                 build_args=self._build_args(strategy, rep),

@@ -22,6 +22,7 @@ from dockyard.settings import load_settings
 from tests.fake_engine import BuildScript, FakeEngine
 
 PULL = Path(__file__).resolve().parents[1] / "data" / "pull"
+BENCH_DATA = Path(__file__).resolve().parents[1] / "data" / "bench"
 STACKS = ("classic", "sid")
 DNS = "dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host"  # this machine's
 OFFLINE = f"no registry reachable ({DNS})"
@@ -390,4 +391,43 @@ def test_an_image_the_dockerfile_does_not_name() -> None:
     assert unplaced.message == (
         "cannot pull python:3.11-slim (needed by the build of app): no registry reachable "
         "(no such host)"
+    )
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_a_bench_build_is_read_from_the_plain_lines_of_its_stderr(stack_name: str) -> None:
+    # What bench passes: the lines of stderr that are not the rawjson stream. A failed pull is
+    # still found (its vertex says it); a broken RUN is no pull, though the stream names the
+    # base image in every `load metadata for ...` vertex.
+    err = (PULL / f"{stack_name}_buildx_from.err").read_bytes()
+    stream = RawJsonStream(default_service="naive")
+    stream.feed(err, "stderr")
+    stream.close()
+    assert (
+        pulls.build_pull_failure(
+            stream.report("naive", 1),
+            "\n".join(stream.plain_text),
+            dockerfile=DOCKERFILES["build_from"],
+            shown="backend/Dockerfile.naive",
+            build_args={"PYTHON_IMAGE": "python:3.11-slim", "CACHE_ID": "x"},
+            subject="bench build (naive)",
+            variable_for={"python:3.11-slim": "PYTHON_IMAGE"}.get,
+        )
+        is not None
+    )
+    canceled = (BENCH_DATA / "naive-canceled.rawjson").read_bytes()
+    stream = RawJsonStream(default_service="naive")
+    stream.feed(canceled, "stderr")
+    stream.close()
+    assert (
+        pulls.build_pull_failure(
+            stream.report("naive", 1),
+            "\n".join(stream.plain_text),
+            dockerfile="FROM python:3.11-slim\nRUN pip install -r requirements.txt\n",
+            shown="Dockerfile.naive",
+            build_args={},
+            subject="bench build (naive)",
+            variable_for=lambda image: None,
+        )
+        is None
     )
