@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -192,6 +193,25 @@ def _inspect_all(engine: EngineProtocol, references: Sequence[str]) -> dict[str,
         return {}
 
 
+def _before_build(
+    engine: EngineProtocol, plans: Sequence[ServicePlan], ledger: Ledger
+) -> tuple[
+    dict[str, fingerprint.ContextFingerprint], dict[str, str], dict[str, ServiceBuild | None], str
+]:
+    """Per service: the context fingerprint, the base images' ids and the last successful
+    build; and the project's git commit."""
+    cache = fingerprint.FingerprintCache(engine.settings.state_dir / "fingerprints.json")
+    fingerprints = {
+        plan.service: fingerprint.fingerprint_context(
+            plan.context_dir, cache=cache, dockerfile=plan.dockerfile
+        )
+        for plan in plans
+    }
+    project = engine.project_name
+    previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
+    return fingerprints, base_digests(engine, plans), previous, git_commit(engine.settings.root)
+
+
 def git_commit(root: Path) -> str:
     try:
         done = subprocess.run(
@@ -230,26 +250,23 @@ def run_build(
     if ledger is None:
         ledger = Ledger(settings.ledger_path)
     plans = [plan_service(engine, name) for name in services]
-    cache = fingerprint.FingerprintCache(settings.state_dir / "fingerprints.json")
-    fingerprints = {
-        plan.service: fingerprint.fingerprint_context(
-            plan.context_dir, cache=cache, dockerfile=plan.dockerfile
-        )
-        for plan in plans
-    }
-    bases = base_digests(engine, plans)
     project = engine.project_name
-    previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
-
-    run = run_stream(
-        engine.build_stream(services, no_cache=no_cache, pull=pull),
-        # Compose 2.40 hands one service to bake as one target, whose steps carry no service
-        # prefix (buildx prefixes only when it builds several): they are that service's.
-        RawJsonStream(
-            [p.service for p in plans], default_service=plans[0].service if len(plans) == 1 else ""
-        ),
-        on_events=on_events,
-    )
+    # What the comparison after the build needs (context fingerprints, base image ids, the
+    # last good builds, the commit) is gathered while the build runs: on a cached build that
+    # is most of dockyard's own time, and none of it depends on the build.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-prepare") as pool:
+        prepared = pool.submit(_before_build, engine, plans, ledger)
+        run = run_stream(
+            engine.build_stream(services, no_cache=no_cache, pull=pull),
+            # Compose 2.40 hands one service to bake as one target, whose steps carry no
+            # service prefix (buildx prefixes only when it builds several): they are its.
+            RawJsonStream(
+                [p.service for p in plans],
+                default_service=plans[0].service if len(plans) == 1 else "",
+            ),
+            on_events=on_events,
+        )
+        fingerprints, bases, previous, commit = prepared.result()
     status = run.status
     error = run.error.message if run.error else ""
     if status == "interrupted":
@@ -287,7 +304,7 @@ def run_build(
     outcome = BuildOutcome(
         results, run.seconds, status, error, started_at=run.started_at.isoformat(timespec="seconds")
     )
-    outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
+    outcome.build_id = ledger.record(_record(outcome, project, commit, no_cache))
     if status == "interrupted":
         raise step_interruption(
             "build",
