@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dockyard.render import escape, one_line
+from dockyard.render import Identifier, escape, lines, one_line
 from dockyard.units import format_size
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def size_table(rows: Sequence[SizeRow]) -> Table:
     from rich.table import Table
 
     table = Table(title="Images", title_justify="left")
-    table.add_column("service / image", overflow="fold", min_width=16)
+    table.add_column("service / image", min_width=16)
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("layers", justify="right", no_wrap=True)
     table.add_column("created", no_wrap=True)
@@ -82,7 +82,7 @@ def size_table(rows: Sequence[SizeRow]) -> Table:
         created = _when(row.created).replace(" ", "\n") if row.present else "-"
         name = escape(", ".join(target.services)) if target.services else "[muted]-[/muted]"
         table.add_row(
-            f"[name]{name}[/name]\n{escape(target.reference)}",
+            lines(f"[name]{name}[/name]", Identifier(target.reference)),
             f"{format_size(row.size)}\n[muted]{row.size} B[/muted]" if row.present else "-",
             str(row.layers) if row.layers is not None else "-",
             created,
@@ -191,13 +191,13 @@ def largest_files_table(analysis: ImageAnalysis) -> Table:
     table = Table(title=f"Largest files per layer (top {per_layer})", title_justify="left")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("size", justify="right", no_wrap=True)
-    table.add_column("path", overflow="fold")
+    table.add_column("path")
     for layer in analysis.layers:
         for position, item in enumerate(layer.largest_files):
             table.add_row(
                 str(layer.index) if position == 0 else "",
                 format_size(item.size),
-                escape("/" + item.path),
+                Identifier("/" + item.path, fold=True),
                 style="muted" if layer.is_base else None,
                 end_section=position == len(layer.largest_files) - 1,
             )
@@ -213,7 +213,7 @@ def wasteful_table(analysis: ImageAnalysis) -> Table:
     table.add_column("copies", justify="right", no_wrap=True)
     table.add_column("layers", no_wrap=True)
     table.add_column("at the end", no_wrap=True)
-    table.add_column("path", overflow="fold")
+    table.add_column("path")
     for item in analysis.wasteful_paths:
         mine = format_size(item.user_wasted_bytes) if item.user_wasted_bytes else "-"
         table.add_row(
@@ -222,7 +222,7 @@ def wasteful_table(analysis: ImageAnalysis) -> Table:
             str(item.copies),
             ",".join(str(index) for index in item.layers),
             "deleted" if item.deleted_at_end else "kept",
-            escape("/" + item.path),
+            Identifier("/" + item.path, fold=True),
             style=None if item.user_wasted_bytes else "muted",
         )
     return table
