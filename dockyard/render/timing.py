@@ -80,13 +80,20 @@ def history_table(builds: Sequence[ServiceBuild]) -> object:
     return table
 
 
-def trend_chart(console: Console, builds: Sequence[ServiceBuild], width: int = 30) -> None:
-    """Seconds per build as bars, with the cache ratio beside each; one block per service."""
+def trend_chart(
+    console: Console,
+    builds: Sequence[ServiceBuild],
+    width: int = 30,
+    order: Sequence[str] = (),
+) -> None:
+    """Seconds per build as bars, with the cache ratio beside each; one block per service, in
+    `order` (the project's), then any other service in the order the builds name them."""
     from rich.table import Table
 
     sym = symbols(console)
     longest = max((b.seconds or 0.0 for b in builds), default=0.0)
-    for service in sorted({b.service for b in builds}):
+    named = list(dict.fromkeys(b.service for b in builds))
+    for service in [*(s for s in order if s in named), *(s for s in named if s not in order)]:
         console.print(f"{escape(service)}: seconds per build, cache ratio")
         table = Table(box=None, show_header=False, pad_edge=False)
         table.add_column("build", justify="right", no_wrap=True)
