@@ -106,10 +106,19 @@ def print_sizes(console: Console, rows: Sequence[SizeRow]) -> None:
 # --------------------------------------------------------------------------- history
 
 
+def _base_named(base: BaseInfo) -> str:
+    """`base: python:3.11-slim (final stage of Dockerfile)`, or `base found by layers: ...`."""
+    from dockyard.image.base import BY_LAYERS
+
+    name = f"[name]{escape(base.reference or '')}[/name]"
+    if base.source == BY_LAYERS:
+        return f"base {BY_LAYERS}: {name}"
+    return f"base: {name} ({escape(base.source)})" if base.source else f"base: {name}"
+
+
 def _base_line(base: BaseInfo) -> str:
     if base.known and base.reference:
-        where = f" ({escape(base.source)})" if base.source else ""
-        return f"base: [name]{escape(base.reference)}[/name]{where}"
+        return _base_named(base)
     if base.known:
         return f"base: none ({escape(base.source)})"
     return f"[warn]{escape(base.note)}[/warn]: its rows are not marked (name it with --base IMAGE)"
@@ -293,9 +302,7 @@ def print_inspection(console: Console, inspection: Inspection) -> None:
     if base.known and base.reference:
         count = analysis.base_layer_count
         span = {0: "no layer in common", 1: "layer 0"}.get(count, f"layers 0-{count - 1}")
-        console.print(
-            f"base: [name]{escape(base.reference)}[/name] ({escape(base.source)}): {span}"
-        )
+        console.print(f"{_base_named(base)}: {span}")
     elif base.known:
         console.print(f"base: none ({escape(base.source)})")
     for note in inspection.notes:
