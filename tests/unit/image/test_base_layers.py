@@ -155,3 +155,40 @@ def test_inspect_layers_counts_only_the_new_layers_as_the_users() -> None:
     file = out.file
     assert isinstance(file, io.StringIO)
     assert "base found by layers: example/base:1: layers 0-1" in file.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_engine_lists_every_local_image_with_one_ls_and_one_inspect(
+    stack: str, tmp_path: Path
+) -> None:
+    """`Engine.local_images` through a stand-in `docker` that answers with the captures and
+    writes down each command line it was given."""
+    import sys
+    from typing import cast
+
+    from dockyard.engine import Engine
+
+    items = json.loads((DATA / f"{stack}.inspect.json").read_text(encoding="utf-8"))
+    ids = [item["Id"] for item in items]
+    calls = tmp_path / "calls.jsonl"
+    script = (
+        "import json, sys\n"
+        f"open({str(calls)!r}, 'a').write(json.dumps(sys.argv[1:]) + '\\n')\n"
+        f"items = json.load(open({str(DATA / f'{stack}.inspect.json')!r}))\n"
+        "if sys.argv[1:3] == ['image', 'ls']:\n"
+        "    print('\\n'.join(i['Id'] for i in items + items[:1]))\n"  # a second tag: same id
+        "else:\n"
+        "    print(json.dumps([i for i in items if i['Id'] in sys.argv[3:]], indent=4))\n"
+    )
+
+    class Client:
+        docker_cmd = [sys.executable, "-c", script]
+
+    engine = Engine(settings_for(tmp_path), client=cast(Any, Client()))
+    found = engine.local_images()
+    assert [item["Id"] for item in found] == ids
+    commands = [json.loads(line) for line in calls.read_text(encoding="utf-8").splitlines()]
+    assert commands == [
+        ["image", "ls", "--no-trunc", "--format", "{{.ID}}"],
+        ["image", "inspect", *ids],
+    ]
