@@ -182,7 +182,8 @@ def test_engine_lists_every_local_image_with_one_ls_and_one_inspect(
     )
 
     class Client:
-        docker_cmd = [sys.executable, "-c", script]
+        def __init__(self) -> None:
+            self.docker_cmd = [sys.executable, "-c", script]
 
     engine = Engine(settings_for(tmp_path), client=cast(Any, Client()))
     found = engine.local_images()
