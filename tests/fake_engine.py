@@ -168,7 +168,7 @@ class FakeEngine:
 
     def local_images(self) -> list[dict[str, Any]]:
         self.calls.append(("local images",))
-        unique = {str(data.get("Id")): data for data in self.images.values()}
+        unique = {str(data.get("Id") or id(data)): data for data in self.images.values()}
         return list(unique.values())
 
     def image_references(self, pattern: str) -> list[str]:
