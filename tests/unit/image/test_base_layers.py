@@ -169,7 +169,7 @@ def test_engine_lists_every_local_image_with_one_ls_and_one_inspect(
     from dockyard.engine import Engine
 
     items = json.loads((DATA / f"{stack}.inspect.json").read_text(encoding="utf-8"))
-    ids = [item["Id"] for item in items]
+    ids = sorted(item["Id"] for item in items)
     calls = tmp_path / "calls.jsonl"
     script = (
         "import json, sys\n"
@@ -178,7 +178,7 @@ def test_engine_lists_every_local_image_with_one_ls_and_one_inspect(
         "if sys.argv[1:3] == ['image', 'ls']:\n"
         "    print('\\n'.join(i['Id'] for i in items + items[:1]))\n"  # a second tag: same id
         "else:\n"
-        "    print(json.dumps([i for i in items if i['Id'] in sys.argv[3:]], indent=4))\n"
+        "    print('\\n'.join(json.dumps(i) for i in items if i['Id'] in sys.argv[5:]))\n"
     )
 
     class Client:
@@ -187,9 +187,9 @@ def test_engine_lists_every_local_image_with_one_ls_and_one_inspect(
 
     engine = Engine(settings_for(tmp_path), client=cast(Any, Client()))
     found = engine.local_images()
-    assert [item["Id"] for item in found] == ids
+    assert sorted(item["Id"] for item in found) == ids
     commands = [json.loads(line) for line in calls.read_text(encoding="utf-8").splitlines()]
     assert commands == [
-        ["image", "ls", "--no-trunc", "--format", "{{.ID}}"],
-        ["image", "inspect", *ids],
+        ["image", "ls", "--quiet", "--no-trunc"],
+        ["image", "inspect", "--format", "{{json .}}", *ids],
     ]
