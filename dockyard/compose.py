@@ -4,15 +4,19 @@ Built from `docker compose config --format json` (Compose has already merged the
 interpolated variables and made build contexts absolute). Build, doctor, images and stack all
 read this model, so "which image does a service run" and "what does its build read" are
 answered in one place.
+
+Compose's JSON lists the services sorted by name (`s1, s10, s11, ..., s2`), and
+`compose config --services` in the order of its dependency walk, so the order a user wrote
+them in is read from the compose files themselves (`file_service_order`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from dockyard.errors import ComposeProjectError, UnknownService
 from dockyard.settings import go_bool
@@ -22,6 +26,7 @@ _REMOTE_CONTEXT = re.compile(r"^(https?://|git@|git://|ssh://|github\.com/)")
 INLINE_DOCKERFILE = "<dockerfile_inline>"
 # `${NAME:-default}` / `${NAME-default}` in a compose file's text.
 _DEFAULTED_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}")
+T = TypeVar("T")
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -200,7 +205,7 @@ def image_name(project: str, service: str, image: Any = None) -> str:
 
 @dataclass(frozen=True)
 class ComposeProject:
-    """The project's name and services (in the order `compose config` lists them)."""
+    """The project's name and services, in the order the compose files write them."""
 
     name: str
     services: Mapping[str, Service]
@@ -210,10 +215,19 @@ class ComposeProject:
     def from_config(
         cls, config: Mapping[str, Any], *, files: Sequence[Path] = (), fallback_name: str = ""
     ) -> ComposeProject:
+        """The model of `compose config`, its services in the compose files' order."""
         name = str(config.get("name") or fallback_name)
-        raw = config.get("services") or {}
-        services = {str(n): Service.from_config(str(n), svc, name) for n, svc in raw.items()}
+        raw = {str(n): svc for n, svc in (config.get("services") or {}).items()}
+        written = [n for n in file_service_order(files) if n in raw]
+        ordered = [*written, *(n for n in raw if n not in set(written))]
+        services = {n: Service.from_config(n, raw[n], name) for n in ordered}
         return cls(name, services, tuple(files))
+
+    def in_order(self, items: Iterable[T], service: Callable[[T], str]) -> list[T]:
+        """`items` sorted by their service in the project's order (a stable sort; unknown
+        services after the known ones, as given)."""
+        rank = {name: index for index, name in enumerate(self.services)}
+        return sorted(items, key=lambda item: rank.get(service(item), len(rank)))
 
     @property
     def directory(self) -> Path:
@@ -277,6 +291,72 @@ class ComposeProject:
             f"unknown {kind} {name!r} in project {self.name!r}",
             f"choose from: {', '.join(known) or '(none)'}",
         )
+
+
+def _yaml_loader() -> type[Any]:
+    """PyYAML's safe loader, also taking Compose's own tags (`!reset`, `!override`)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+    Loader.add_multi_constructor("!", any_tag)
+    return Loader
+
+
+def _include_paths(entry: Any) -> Iterator[str]:
+    """The files of one `include:` entry: a path, or a mapping whose `path` is one or a list."""
+    if isinstance(entry, str):
+        yield entry
+    elif isinstance(entry, Mapping):
+        yield from _strings(entry.get("path"))
+
+
+def file_service_order(files: Sequence[Path]) -> list[str]:
+    """Service names in the order the compose files write them; the first appearance wins.
+
+    Files in the order given (as `-f` / `COMPOSE_FILE` name them); an `include:`d file's
+    services where the `include:` key stands (before or after `services:`), relative to the
+    including file; `extends` adds no service. A file that cannot be read or parsed adds
+    nothing here (Compose itself reports it). Variables in include paths are not expanded.
+    """
+    import yaml
+
+    loader = _yaml_loader()
+    order: dict[str, None] = {}
+    seen: set[Path] = set()
+
+    def read(path: Path) -> None:
+        key = path.resolve()
+        if key in seen:
+            return
+        seen.add(key)
+        try:
+            document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return
+        if not isinstance(document, Mapping):
+            return
+        for section, value in document.items():
+            if section == "include" and isinstance(value, list):
+                for entry in value:
+                    for name in _include_paths(entry):
+                        included = Path(name)
+                        read(included if included.is_absolute() else path.parent / included)
+            elif section == "services" and isinstance(value, Mapping):
+                for service in value:
+                    order.setdefault(str(service), None)
+
+    for file in files:
+        read(Path(file))
+    return list(order)
 
 
 def require_files(files: Sequence[Path]) -> None:

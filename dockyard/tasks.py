@@ -184,7 +184,7 @@ def timing(
                         )
                     return
                 out.print(render_timing.history_table(builds))
-                render_timing.trend_chart(out, builds)
+                render_timing.trend_chart(out, builds, order=list(engine.project.services))
                 return
             from dockyard import build  # only to build: --history reads the ledger alone
 

@@ -166,6 +166,11 @@ class FakeEngine:
         self.removed.append(reference)
         return True
 
+    def local_images(self) -> list[dict[str, Any]]:
+        self.calls.append(("local images",))
+        unique = {str(data.get("Id") or id(data)): data for data in self.images.values()}
+        return list(unique.values())
+
     def image_references(self, pattern: str) -> list[str]:
         prefix = pattern.rstrip("*")
         return [ref for ref in self.references if ref.startswith(prefix)]

@@ -159,7 +159,8 @@ class ComposeCommands(EngineBase):
         # `compose ps` with -p lists the project even when the file is missing or invalid;
         # reading the model first reports that instead of an empty list.
         self.project  # noqa: B018
-        return parse_compose_ps(self.run(self.compose_cmd("ps", "--all", "--format", "json")))
+        states = parse_compose_ps(self.run(self.compose_cmd("ps", "--all", "--format", "json")))
+        return self.project.in_order(states, lambda s: s.service)
 
     def health_log(self, container: str) -> list[HealthProbe]:
         """The last healthcheck runs of a container (`docker container inspect`)."""

@@ -12,6 +12,8 @@ from dockyard.engine.base import EngineBase
 from dockyard.engine.errors import last_line, stderr_tail, translate
 from dockyard.errors import CommandFailed, DockerCall, DockyardError, ImageNotFound
 
+INSPECT_CHUNK = 200  # ids per `docker image inspect` (71 characters each)
+
 
 class ImageCommands(EngineBase):
     def image_inspect(self, reference: str) -> dict[str, Any]:
@@ -105,6 +107,11 @@ class ImageCommands(EngineBase):
             return False
         return True
 
+    def local_images(self) -> list[dict[str, Any]]:
+        """`docker image inspect` of every local image, untagged ones included: one
+        `docker image ls`, then one `docker image inspect` of them all (`_listed_images`)."""
+        return self._listed_images()
+
     def image_references(self, pattern: str) -> list[str]:
         """`repository:tag` of the local images matching a reference pattern (`repo/*`)."""
         output = self.run(
@@ -123,19 +130,26 @@ class ImageCommands(EngineBase):
         """`docker image inspect` of every local image with the label (`key` or `key=value`),
         untagged ones included (`docker image ls` has no labels column: listed, then inspected
         in one call)."""
-        output = self.run(
-            self.docker_cmd("image", "ls", "--quiet", "--no-trunc", "--filter", f"label={label}")
-        )
+        return self._listed_images("--filter", f"label={label}")
+
+    def _listed_images(self, *filters: str) -> list[dict[str, Any]]:
+        """The images `docker image ls --quiet --no-trunc FILTERS` lists, inspected in one call
+        (per `INSPECT_CHUNK` ids, so a Windows command line stays short enough); when one was
+        removed meanwhile, each is asked alone."""
+        output = self.run(self.docker_cmd("image", "ls", "--quiet", "--no-trunc", *filters))
         ids = sorted({line.strip() for line in output.splitlines() if line.strip()})
-        if not ids:
-            return []
-        try:
-            inspected = self.run(
-                self.docker_cmd("image", "inspect", "--format", "{{json .}}", *ids)
-            )
-        except ImageNotFound:  # one was removed meanwhile: ask for each alone
-            return [image for image_id in ids if (image := self._inspect_or_none(image_id))]
-        return [json.loads(line) for line in inspected.splitlines() if line.strip()]
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), INSPECT_CHUNK):
+            chunk = ids[start : start + INSPECT_CHUNK]
+            try:
+                inspected = self.run(
+                    self.docker_cmd("image", "inspect", "--format", "{{json .}}", *chunk)
+                )
+            except ImageNotFound:
+                found += [image for image_id in chunk if (image := self._inspect_or_none(image_id))]
+                continue
+            found += [json.loads(line) for line in inspected.splitlines() if line.strip()]
+        return found
 
     def _inspect_or_none(self, reference: str) -> dict[str, Any] | None:
         try:

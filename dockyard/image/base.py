@@ -2,13 +2,16 @@
 
 In this order: `--base IMAGE`; for an image a service builds, the base of the Dockerfile's final
 stage (`Dockerfile.final_base`: stage names followed back, `build.target` and build args
-applied); the image's `org.opencontainers.image.base.name` label; otherwise unknown.
+applied); the image's `org.opencontainers.image.base.name` label; otherwise the local image
+whose layers are the longest prefix of the target's (`base_by_layers`), e.g. for an image
+built by a plain `docker build`; otherwise unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from dockyard.compose import shown_path
@@ -17,8 +20,10 @@ from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
 from dockyard.errors import ImageNotFound
 from dockyard.image.targets import ImageTarget, inspect_image, layer_ids
+from dockyard.progress.stream import parse_timestamp
 
 BASE_LABEL = "org.opencontainers.image.base.name"
+BY_LAYERS = "found by layers"
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,9 @@ def find_base(
     if reference == "scratch":
         return BaseInfo(None, f"{source}: FROM scratch", (), known=True)
     if reference is None:
+        found = base_by_layers(image, engine.local_images())
+        if found is not None:
+            return BaseInfo(found[0], BY_LAYERS, found[1], known=True)
         return BaseInfo(None, "", note=problem or "base image unknown")
     try:
         data = engine.image_inspect(reference)
@@ -68,6 +76,55 @@ def find_base(
             reference, source, note=f"base image {reference} ({source}) is not in the engine"
         )
     return BaseInfo(reference, source, layer_ids(data), known=True)
+
+
+_LATEST = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def _created(image: Mapping[str, Any]) -> datetime | None:
+    try:
+        return parse_timestamp(str(image.get("Created") or ""))
+    except ValueError:
+        return None
+
+
+def _name(image: Mapping[str, Any]) -> tuple[bool, str]:
+    """(tagged, name): an image's shortest tag (then the first alphabetically), else its id."""
+    tags = [str(t) for t in image.get("RepoTags") or () if t and not str(t).startswith("<none>")]
+    if tags:
+        return True, min(tags, key=lambda tag: (len(tag), tag))
+    return False, str(image.get("Id") or "")
+
+
+def base_by_layers(
+    image: Mapping[str, Any], candidates: Iterable[Mapping[str, Any]]
+) -> tuple[str, tuple[str, ...]] | None:
+    """The local image the target was most likely built on: (its name, its layers).
+
+    A candidate qualifies when its `RootFS.Layers` are a prefix of the target's: shorter, or
+    the same layers when it is older (a child that only changed metadata). Several can (on the
+    containerd store several tags and ids share layers), so, deterministically: a tagged image
+    before an untagged one, then the longest prefix, then the oldest (the one the others were
+    built on), then the shortest name, then the name. The target itself (its id) never counts.
+    """
+    mine = layer_ids(image)
+    own_id = str(image.get("Id") or "")
+    created = _created(image)
+    ranked: list[tuple[tuple[bool, int, datetime, int, str], tuple[str, ...]]] = []
+    for data in candidates:
+        layers = layer_ids(data)
+        if not layers or str(data.get("Id") or "") == own_id or mine[: len(layers)] != layers:
+            continue
+        when = _created(data)
+        if len(layers) == len(mine) and not (when and created and when < created):
+            continue
+        tagged, name = _name(data)
+        if name:
+            ranked.append(((not tagged, -len(layers), when or _LATEST, len(name), name), layers))
+    if not ranked:
+        return None
+    key, layers = min(ranked)
+    return key[4], layers
 
 
 def _dockerfile_base(engine: EngineProtocol, service: str) -> tuple[str | None, str, str]:

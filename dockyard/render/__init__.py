@@ -24,7 +24,8 @@ from dockyard.progress.names import without_mounts as without_mounts
 from dockyard.units import format_seconds
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, Group, RenderResult
+    from rich.measure import Measurement
 
     from dockyard.engine import ServiceState
     from dockyard.stack import Endpoint
@@ -84,6 +85,124 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+# -- identifiers in narrow columns ------------------------------------------------------------
+ELLIPSIS = "\u2026"  # "..." on a console that is not UTF-8 (`_ellipsis`)
+_BOUNDARIES = "/:@"
+
+
+def _ellipsis(unicode: bool) -> str:
+    return ELLIPSIS if unicode else "..."
+
+
+def _cut_forms(text: str, ellipsis: str) -> list[str]:
+    """Every cut of `text` at a boundary, most telling first (see `cut_identifier`)."""
+    cuts = [i for i, char in enumerate(text) if char in _BOUNDARIES and i > 0]
+    slash = text.rfind("/", 1)
+    name_end = next((i for i in cuts if i > slash and text[i] in ":@"), len(text))
+    forms = [ellipsis + text[cut:] for cut in cuts if cut <= slash]  # .../backend:latest
+    if name_end < len(text):  # the tag does not fit: keep the name, cut the tag
+        forms.append(text[: name_end + 1] + ellipsis)  # dockyard/backend:...
+        forms += [ellipsis + text[cut : name_end + 1] + ellipsis for cut in cuts if cut <= slash]
+        forms.append(ellipsis + text[name_end:])  # ...:latest
+    return forms
+
+
+def cut_identifier(text: str, width: int, *, ellipsis: str = ELLIPSIS) -> str:
+    """An image reference, path or name cut to `width` characters at a `/`, `:` or `@`.
+
+    The rule, for every table: the name (last path segment) and its tag say most, so keep the
+    longest tail that starts at a boundary and still holds the name (`.../backend:latest`);
+    when the name and tag do not fit, keep the name and cut the tag (`dockyard/backend:...`,
+    `.../backend:...`), then the tag alone (`...:latest`); only when no boundary fits either
+    is the word itself cut, still with the ellipsis, at its end.
+    """
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width <= len(ellipsis):
+        return ellipsis[:width]
+    for form in _cut_forms(text, ellipsis):
+        if len(form) <= width:
+            return form
+    return text[: width - len(ellipsis)] + ellipsis
+
+
+def fold_identifier(text: str, width: int, *, ellipsis: str = ELLIPSIS) -> list[str]:
+    """The identifier in lines of at most `width`, each break before a `/`, `:` or `@`; a
+    segment longer than a line is cut (`cut_identifier`), never split mid-word."""
+    if width <= 0:
+        return [text]
+    pieces: list[str] = []
+    start = 0
+    for i, char in enumerate(text):
+        if char in _BOUNDARIES and i > start:
+            pieces.append(text[start:i])
+            start = i
+    pieces.append(text[start:])
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if line and len(line) + len(piece) > width:
+            lines.append(line)
+            line = ""
+        line += piece
+        if len(line) > width:
+            lines.append(cut_identifier(line, width, ellipsis=ellipsis))
+            line = ""
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def _min_cut_width(text: str) -> int:
+    """The narrowest cut of `text` at a boundary (`cut_identifier` never needs less)."""
+    return min([len(text), *(len(form) for form in _cut_forms(text, ELLIPSIS))])
+
+
+class Identifier:
+    """A table cell holding an image reference, path or name: as wide as the column allows,
+    cut (or, with `fold=True`, folded) only at a `/`, `:` or `@` boundary.
+
+    One renderable for every table, so the rule lives in one place (`cut_identifier`,
+    `fold_identifier`); rich asks it for its width range, then renders it in the column's width.
+    """
+
+    def __init__(self, text: str, style: str = "", *, fold: bool = False) -> None:
+        self.text = " ".join(text.split())
+        self.style = style
+        self.fold = fold
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.measure import Measurement
+
+        narrow = _min_cut_width(self.text)
+        if self.fold:
+            segments = [len(p) for p in fold_identifier(self.text, 1)]
+            narrow = min(narrow, max(segments, default=0))
+        width = options.max_width
+        return Measurement(min(narrow, width), min(len(self.text), width))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
+        width = options.max_width
+        mark = _ellipsis(symbols(console) is UNICODE_SYMBOLS)
+        if self.fold:
+            lines = fold_identifier(self.text, width, ellipsis=mark)
+        else:
+            lines = [cut_identifier(self.text, width, ellipsis=mark)]
+        for line in lines:
+            yield Text(line, style=self.style, no_wrap=True, overflow="crop", end="\n")
+
+
+def lines(*parts: str | Identifier) -> Group:
+    """Several renderables (markup strings or Identifiers) stacked in one table cell."""
+    from rich.console import Group
+
+    return Group(*parts)
+
+
 # -- messages ---------------------------------------------------------------------------------
 def error(console: Console, err: DockyardError) -> None:
     """The failure: optional detail block, then one line with the hint."""
@@ -112,7 +231,7 @@ def service_table(states: Sequence[ServiceState], title: str = "Services") -> ob
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    table.add_column("service", style="name")
+    table.add_column("service")
     table.add_column("container")
     table.add_column("state")
     table.add_column("health")
@@ -121,8 +240,8 @@ def service_table(states: Sequence[ServiceState], title: str = "Services") -> ob
         status_style = "ok" if state.ok else "fail"
         shown_state = state.state if state.state != "exited" else f"exited ({state.exit_code})"
         table.add_row(
-            escape(state.service),
-            escape(state.name),
+            Identifier(state.service, "name"),
+            Identifier(state.name),
             f"[{status_style}]{escape(shown_state)}[/{status_style}]",
             escape(state.health or "-"),
             escape(state.ports or "-"),

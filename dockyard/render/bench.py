@@ -12,7 +12,7 @@ from dockyard.bench.leftovers import Leftovers
 from dockyard.bench.plan import REFERENCE, SCENARIO_TITLES
 from dockyard.bench.report import TARGET_STRATEGY, BenchReport, Cell, Sample, Stats
 from dockyard.bench.run import BenchListener
-from dockyard.render import escape, one_line, symbols, without_mounts
+from dockyard.render import Identifier, escape, one_line, symbols, without_mounts
 from dockyard.units import format_percent, format_seconds, format_size
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def ratio_bars(console: Console, report: BenchReport, *, width: int = 40) -> Non
             style = "ok" if value is not None and value < 1 else "warn"
             table.add_row(
                 escape(scenario_title(scenario)) if index == 0 else "",
-                escape(name),
+                Identifier(name),
                 f"[{style}]{bar}[/{style}]",
                 percent(value),
             )

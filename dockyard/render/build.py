@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from dockyard.build import cache_counts
-from dockyard.render import escape, one_line, symbols
+from dockyard.render import Identifier, escape, lines, one_line, symbols
 from dockyard.units import format_seconds, format_size
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def build_progress_table(reports: Sequence[BuildReport], now: datetime) -> objec
     from rich.table import Table
 
     table = Table(box=None, show_header=True, header_style="muted", pad_edge=False)
-    table.add_column("service", style="name", no_wrap=True)
+    table.add_column("service", no_wrap=True)
     table.add_column("steps", justify="right", no_wrap=True)
     table.add_column("cached", justify="right", no_wrap=True)
     table.add_column("elapsed", justify="right", no_wrap=True)
@@ -61,7 +61,7 @@ def build_progress_table(reports: Sequence[BuildReport], now: datetime) -> objec
             current = "[ok]done[/ok]" if finished else "[muted]waiting[/muted]"
             elapsed = "-"
         table.add_row(
-            escape(report.service),
+            Identifier(report.service, "name"),
             f"{report.done_steps}/{report.total_steps}",
             f"[cached]{report.cached_steps}[/cached]",
             elapsed,
@@ -162,7 +162,7 @@ def build_summary_table(outcome: BuildOutcome) -> object:
     from rich.table import Table
 
     table = Table(title="Build summary", title_justify="left")
-    table.add_column("service / image", overflow="fold", min_width=18)
+    table.add_column("service / image", min_width=18)
     table.add_column("time", justify="right", no_wrap=True)
     table.add_column("cached", justify="right", no_wrap=True)
     table.add_column("slowest step", overflow="ellipsis", no_wrap=True, max_width=24)
@@ -175,7 +175,7 @@ def build_summary_table(outcome: BuildOutcome) -> object:
         cached, countable = cache_counts(report)
         service = f"[name]{escape(result.service)}[/name]{status}"
         table.add_row(
-            f"{service}\n[muted]{escape(result.plan.image)}[/muted]",
+            lines(service, Identifier(result.plan.image, "muted")),
             _with_change(
                 format_seconds(report.seconds),
                 _delta_seconds(report.seconds, previous.seconds if previous else None),

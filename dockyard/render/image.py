@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dockyard.render import escape, one_line
+from dockyard.render import Identifier, escape, lines, one_line
 from dockyard.units import format_size
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def size_table(rows: Sequence[SizeRow]) -> Table:
     from rich.table import Table
 
     table = Table(title="Images", title_justify="left")
-    table.add_column("service / image", overflow="fold", min_width=16)
+    table.add_column("service / image", min_width=16)
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("layers", justify="right", no_wrap=True)
     table.add_column("created", no_wrap=True)
@@ -82,7 +82,7 @@ def size_table(rows: Sequence[SizeRow]) -> Table:
         created = _when(row.created).replace(" ", "\n") if row.present else "-"
         name = escape(", ".join(target.services)) if target.services else "[muted]-[/muted]"
         table.add_row(
-            f"[name]{name}[/name]\n{escape(target.reference)}",
+            lines(f"[name]{name}[/name]", Identifier(target.reference)),
             f"{format_size(row.size)}\n[muted]{row.size} B[/muted]" if row.present else "-",
             str(row.layers) if row.layers is not None else "-",
             created,
@@ -106,10 +106,19 @@ def print_sizes(console: Console, rows: Sequence[SizeRow]) -> None:
 # --------------------------------------------------------------------------- history
 
 
+def _base_named(base: BaseInfo) -> str:
+    """`base: python:3.11-slim (final stage of Dockerfile)`, or `base found by layers: ...`."""
+    from dockyard.image.base import BY_LAYERS
+
+    name = f"[name]{escape(base.reference or '')}[/name]"
+    if base.source == BY_LAYERS:
+        return f"base {BY_LAYERS}: {name}"
+    return f"base: {name} ({escape(base.source)})" if base.source else f"base: {name}"
+
+
 def _base_line(base: BaseInfo) -> str:
     if base.known and base.reference:
-        where = f" ({escape(base.source)})" if base.source else ""
-        return f"base: [name]{escape(base.reference)}[/name]{where}"
+        return _base_named(base)
     if base.known:
         return f"base: none ({escape(base.source)})"
     return f"[warn]{escape(base.note)}[/warn]: its rows are not marked (name it with --base IMAGE)"
@@ -191,13 +200,13 @@ def largest_files_table(analysis: ImageAnalysis) -> Table:
     table = Table(title=f"Largest files per layer (top {per_layer})", title_justify="left")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("size", justify="right", no_wrap=True)
-    table.add_column("path", overflow="fold")
+    table.add_column("path")
     for layer in analysis.layers:
         for position, item in enumerate(layer.largest_files):
             table.add_row(
                 str(layer.index) if position == 0 else "",
                 format_size(item.size),
-                escape("/" + item.path),
+                Identifier("/" + item.path, fold=True),
                 style="muted" if layer.is_base else None,
                 end_section=position == len(layer.largest_files) - 1,
             )
@@ -213,7 +222,7 @@ def wasteful_table(analysis: ImageAnalysis) -> Table:
     table.add_column("copies", justify="right", no_wrap=True)
     table.add_column("layers", no_wrap=True)
     table.add_column("at the end", no_wrap=True)
-    table.add_column("path", overflow="fold")
+    table.add_column("path")
     for item in analysis.wasteful_paths:
         mine = format_size(item.user_wasted_bytes) if item.user_wasted_bytes else "-"
         table.add_row(
@@ -222,7 +231,7 @@ def wasteful_table(analysis: ImageAnalysis) -> Table:
             str(item.copies),
             ",".join(str(index) for index in item.layers),
             "deleted" if item.deleted_at_end else "kept",
-            escape("/" + item.path),
+            Identifier("/" + item.path, fold=True),
             style=None if item.user_wasted_bytes else "muted",
         )
     return table
@@ -293,9 +302,7 @@ def print_inspection(console: Console, inspection: Inspection) -> None:
     if base.known and base.reference:
         count = analysis.base_layer_count
         span = {0: "no layer in common", 1: "layer 0"}.get(count, f"layers 0-{count - 1}")
-        console.print(
-            f"base: [name]{escape(base.reference)}[/name] ({escape(base.source)}): {span}"
-        )
+        console.print(f"{_base_named(base)}: {span}")
     elif base.known:
         console.print(f"base: none ({escape(base.source)})")
     for note in inspection.notes:

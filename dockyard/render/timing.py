@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dockyard.render import escape, symbols
+from dockyard.render import Identifier, escape, symbols
 from dockyard.units import format_seconds, format_size
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def comparison_table(comparisons: Sequence[Comparison]) -> object:
     from rich.table import Table
 
     table = Table(title="Against earlier builds", title_justify="left")
-    table.add_column("service", style="name")
+    table.add_column("service")
     table.add_column("this build", justify="right")
     table.add_column("median before", justify="right")
     table.add_column("change", justify="right")
@@ -45,7 +45,7 @@ def comparison_table(comparisons: Sequence[Comparison]) -> object:
         shown = "-" if change is None else f"{change:+.1f}s"
         earlier = ", ".join(format_seconds(b.seconds) for b in item.earlier) or "none yet"
         table.add_row(
-            escape(item.service),
+            Identifier(item.service, "name"),
             format_seconds(item.current.seconds),
             format_seconds(item.median_seconds),
             shown,
@@ -60,8 +60,8 @@ def history_table(builds: Sequence[ServiceBuild]) -> object:
     table = Table(title="Build history (oldest first)", title_justify="left")
     table.add_column("build", justify="right")
     table.add_column("when (UTC)", no_wrap=True)
-    table.add_column("commit")
-    table.add_column("service", style="name")
+    table.add_column("commit", no_wrap=True)
+    table.add_column("service")
     table.add_column("status")
     table.add_column("time", justify="right")
     table.add_column("cached", justify="right")
@@ -71,7 +71,7 @@ def history_table(builds: Sequence[ServiceBuild]) -> object:
             f"#{build.build_id}",
             _when(build),
             escape(build.git_commit or "-"),
-            escape(build.service),
+            Identifier(build.service, "name"),
             _status(build),
             format_seconds(build.seconds),
             f"{build.steps_cached}/{build.steps_total} {_ratio(build.cache_ratio)}",
@@ -80,13 +80,20 @@ def history_table(builds: Sequence[ServiceBuild]) -> object:
     return table
 
 
-def trend_chart(console: Console, builds: Sequence[ServiceBuild], width: int = 30) -> None:
-    """Seconds per build as bars, with the cache ratio beside each; one block per service."""
+def trend_chart(
+    console: Console,
+    builds: Sequence[ServiceBuild],
+    width: int = 30,
+    order: Sequence[str] = (),
+) -> None:
+    """Seconds per build as bars, with the cache ratio beside each; one block per service, in
+    `order` (the project's), then any other service in the order the builds name them."""
     from rich.table import Table
 
     sym = symbols(console)
     longest = max((b.seconds or 0.0 for b in builds), default=0.0)
-    for service in sorted({b.service for b in builds}):
+    named = list(dict.fromkeys(b.service for b in builds))
+    for service in [*(s for s in order if s in named), *(s for s in named if s not in order)]:
         console.print(f"{escape(service)}: seconds per build, cache ratio")
         table = Table(box=None, show_header=False, pad_edge=False)
         table.add_column("build", justify="right", no_wrap=True)

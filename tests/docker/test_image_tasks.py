@@ -122,8 +122,10 @@ def test_size_over_budget_fails_with_one_line(project: Project) -> None:
     assert done.returncode == 1
     assert "OVER BUDGET" in done.stdout
     line = one_line_error(done)
-    assert line.startswith("✗ backend is over budget:") or line.startswith("x backend is over")
-    assert "(--max-size)" in line
+    # Both images are over; the first in the compose file's order (postgres, then backend) is
+    # named, the other counted.
+    assert line.startswith("✗ postgres is over budget:") or line.startswith("x postgres is over")
+    assert "(--max-size) (and 1 more)" in line
 
     rows = json.loads(
         project.inv("size", "--image", "backend", "--json", "--max-size", "1MB").stdout
@@ -206,12 +208,64 @@ def test_wasteful_image_reports_exactly_the_deleted_file(
     line = one_line_error(done)
     assert "layer gate FAIL" in line and "(and 1 more)" in line
 
-    # Without --base and without a Dockerfile, the base is unknown and the output says so.
+    # Without --base and without a Dockerfile, the base is found by its layers: the same
+    # verdict, the stand-in's 190 MB are not the user's.
     plain = project.dockyard("inspect-layers", wasteful_image)
     assert plain.returncode == 0, plain.stderr  # no --ci: the gate is shown, not enforced
-    assert "every layer counted as yours" in " ".join(plain.stdout.split())
-    # ... so the base's 190 MB count as the user's and dilute the waste: 98.5% efficient.
-    assert "gate: PASS" in plain.stdout and "user efficiency 98.5%" in plain.stdout
+    assert "base found by layers: " in plain.stdout
+    assert "every layer counted as yours" not in " ".join(plain.stdout.split())
+    assert "gate: FAIL" in plain.stdout and "user efficiency 0.0%" in plain.stdout
+
+
+@pytest.fixture()
+def plain_build(project: Project) -> Iterator[str]:
+    """A tiny image made by a plain `docker build` (no compose project), removed afterwards."""
+    tag = f"dockyard-test/plain:{unique('p')}"
+    context = project.root / unique("plain")
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f"FROM {PYTHON_IMAGE}\nRUN echo plain > /plain.txt\nENV PLAIN=1\n", encoding="utf-8"
+    )
+    docker("build", "--quiet", "--tag", tag, str(context))
+    try:
+        yield tag
+    finally:
+        subprocess.run(["docker", "image", "rm", tag], capture_output=True, check=False)
+
+
+def test_the_base_of_a_plain_docker_build_is_found_by_its_layers(
+    project: Project, plain_build: str
+) -> None:
+    base = inspect(PYTHON_IMAGE)
+    base_layers = base["RootFS"]["Layers"]
+    image = inspect(plain_build)
+    assert image["RootFS"]["Layers"][: len(base_layers)] == base_layers
+
+    result = project.inv_json("inspect-layers", "--image", plain_build)
+    assert result["base"]["source"] == "found by layers"
+    assert inspect(result["base"]["reference"])["Id"] == base["Id"]  # the stand-in, by any tag
+    assert result["base"]["layer_ids"] == base_layers
+    analysis = result["analysis"]
+    assert analysis["base_layer_count"] == len(base_layers)
+    mine = [layer for layer in analysis["layers"] if not layer["is_base"]]
+    assert len(mine) == len(image["RootFS"]["Layers"]) - len(base_layers) == 1
+    assert analysis["user_bytes"] == len(b"plain\n") and result["notes"] == []
+    text = project.inv("inspect-layers", "--image", plain_build)
+    assert text.returncode == 0, text.stderr
+    assert f"base found by layers: {result['base']['reference']}: layer" in text.stdout
+
+    history = project.inv_json("history", "--image", plain_build)
+    assert history["base"]["source"] == "found by layers"
+    base_rows = len(docker_history(PYTHON_IMAGE, human=False))
+    marks = [row["base"] for row in history["rows"]]
+    assert marks == [False] * (len(marks) - base_rows) + [True] * base_rows
+    assert [row["instruction"] for row in history["rows"] if not row["base"]] == [
+        "ENV PLAIN=1",
+        "RUN echo plain > /plain.txt",
+    ]
+    shown = project.dockyard("history", plain_build)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[-1].startswith("base found by layers: ")
 
 
 @pytest.mark.parametrize("task", ["history", "inspect-layers", "size"])

@@ -72,3 +72,35 @@ def test_render_exact_text() -> None:
         "\n"
         "\u2717 doctor: 1 passed, 1 warning, 1 failed, 1 skipped\n"
     )
+
+
+def test_render_at_80_columns_wraps_beside_the_status_at_words() -> None:
+    report = Report(
+        (
+            CheckResult(
+                "secrets-in-context",
+                FAIL,
+                "2 secret-looking file(s) would enter the build context: .env, [x].pem",
+                "add them to .dockerignore, or move them out of the build context",
+                scope="service app",
+                details=(
+                    "app/config/deeply/nested/folder/with/a/long/name/credentials.env (env file)",
+                    "[x].pem (PEM key or certificate)",
+                ),
+            ),
+        )
+    )
+    out = io.StringIO()
+    render_doctor.print_report(Console(file=out, width=80, color_system=None), report)
+    assert out.getvalue().splitlines() == [
+        "Service app",
+        "  FAIL  secrets-in-context     2 secret-looking file(s) would enter the build",
+        "                               context: .env, [x].pem",
+        "                               fix: add them to .dockerignore, or move them out",
+        "                               of the build context",
+        "                               - app/config/deeply/nested/folder/with/a/long",
+        "                                 /name/credentials.env (env file)",
+        "                               - [x].pem (PEM key or certificate)",
+        "",
+        "\u2717 doctor: 0 passed, 0 warnings, 1 failed",
+    ]
