@@ -236,10 +236,19 @@ def print_build(console: Console, outcome: BuildOutcome, *, bars: bool = True) -
                 soft_wrap=True,
             )
     if bars:
+        # A service whose every step came from cache has nothing to show in bars (its row
+        # says n/n 100%): one line names them all, so a 20-service no-op stays short.
+        all_cached = []
         for result in outcome.services:
             steps = [s for s in result.report.dockerfile_steps if not s.is_from]
-            if steps:
+            if steps and all(s.cached for s in steps):
+                all_cached.append(result.service)
+            elif steps:
                 step_bars(console, steps, title=f"{result.service}: where the time went")
+        if all_cached:
+            console.print(
+                f"[muted]every step from cache: {escape(', '.join(all_cached))}[/muted]"
+            )
     print_reasons(console, outcome)
 
 

@@ -79,9 +79,7 @@ deps 4/4 RUN echo "token 1795799990525" &...  ⚡ cached
 runtime 3/5 COPY --from=deps /deps/requir...  ⚡ cached
 runtime 4/5 COPY app ./app                    █                             0.0s
 runtime 5/5 RUN python3 -c "import pathli...  ████████████████████████      0.3s
-worker: where the time went
-2/3 COPY worker.py /w/                        ⚡ cached
-3/3 RUN python3 /w/worker.py && echo "wor...  ⚡ cached
+every step from cache: worker
 why steps ran instead of coming from cache:
   backend `COPY app ./app` re-ran because `app/main.py` changed (+1 line)"""
 
