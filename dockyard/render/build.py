@@ -246,9 +246,7 @@ def print_build(console: Console, outcome: BuildOutcome, *, bars: bool = True) -
             elif steps:
                 step_bars(console, steps, title=f"{result.service}: where the time went")
         if all_cached:
-            console.print(
-                f"[muted]every step from cache: {escape(', '.join(all_cached))}[/muted]"
-            )
+            console.print(f"[muted]every step from cache: {escape(', '.join(all_cached))}[/muted]")
     print_reasons(console, outcome)
 
 
