@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -20,7 +21,7 @@ from dockyard.engine.base import (
     EngineBase,
     environment,
 )
-from dockyard.engine.process import Stream, stream_lines
+from dockyard.engine.process import Lines, Stream, stream_lines
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,27 @@ def follow_logs_command(compose: Sequence[str], service: str | None) -> list[str
     return [*command, *([service] if service else [])]
 
 
+class StartedStream:
+    """A command already running; iterate for its lines (Docker failures translated), or
+    `close()` to stop it, also when it was never read."""
+
+    def __init__(
+        self, lines: Lines, errors: Callable[[], contextlib.AbstractContextManager[None]]
+    ) -> None:
+        self._lines = lines
+        self._errors = errors
+
+    def __iter__(self) -> Stream:
+        try:
+            with self._errors():
+                yield from self._lines
+        finally:
+            self._lines.close()
+
+    def close(self) -> None:
+        self._lines.close()
+
+
 class ComposeCommands(EngineBase):
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -140,10 +162,25 @@ class ComposeCommands(EngineBase):
         Raises the translated error after the last line when the build fails; the build
         stops with the stream (Ctrl-C, SIGTERM, an error while reading).
         """
+        started = self.start_build(services, no_cache=no_cache, pull=pull, extra_env=extra_env)
+        yield from started
+
+    def start_build(
+        self,
+        services: Sequence[str],
+        *,
+        no_cache: bool = False,
+        pull: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> StartedStream:
+        """`compose build` started now (raw JSON progress): build-fast starts it before it has
+        read the compose model, and reads its lines when ready. No services: every service
+        with a build section, as Compose itself chooses."""
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
         command = build_command(self.compose_cmd(), services, no_cache=no_cache, pull=pull)
         with environment(env, unset=PROGRESS_OVERRIDES), self.errors():
-            yield from stream_lines(command)
+            lines = Lines(command)
+        return StartedStream(lines, self.errors)
 
     def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream:
         """`compose up --detach --wait`, its output as it comes; stops with the stream."""

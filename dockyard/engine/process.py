@@ -64,37 +64,57 @@ def _reader(pipe: object, name: str, queue: Queue[tuple[str, bytes] | None]) -> 
         queue.put(None)
 
 
+class Lines:
+    """A command started now, its output read by two threads as it comes, so the command never
+    waits on a full pipe while dockyard does other work; iterate to get ("stdout" | "stderr",
+    line) pairs, then DockerCommandFailed on a non-zero exit. `close()` (also at the end of the
+    iteration) stops the command if it still runs."""
+
+    def __init__(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        self.command = [str(part) for part in command]
+        self.process = subprocess.Popen(
+            self.command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env} if env is not None else None,
+        )
+        self._queue: Queue[tuple[str, bytes] | None] = Queue()
+        for pipe, name in ((self.process.stdout, "stdout"), (self.process.stderr, "stderr")):
+            threading.Thread(target=_reader, args=(pipe, name, self._queue), daemon=True).start()
+
+    def __iter__(self) -> Stream:
+        stderr = bytearray()
+        try:
+            open_pipes = 2
+            while open_pipes:
+                item = self._queue.get()
+                if item is None:
+                    open_pipes -= 1
+                    continue
+                if item[0] == "stderr":
+                    stderr += item[1]
+                yield item
+            code = self.process.wait()
+        finally:
+            self.close()
+        if code != 0:
+            raise DockerCommandFailed(self.command, code, "", stderr.decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            stop(self.process, signals.received())
+
+
 def stream_lines(command: Sequence[str], env: Mapping[str, str] | None = None) -> Stream:
-    """Run `command`; yield ("stdout" | "stderr", line) as they come.
+    """Run `command` when the stream is first read; yield ("stdout" | "stderr", line) as they
+    come.
 
     `env` is added to the current environment. A non-zero exit raises DockerCommandFailed
     (command, exit code, stderr) after the last line.
     """
-    full = [str(part) for part in command]
-    process = subprocess.Popen(
-        full,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **env} if env is not None else None,
-    )
-    queue: Queue[tuple[str, bytes] | None] = Queue()
-    for pipe, name in ((process.stdout, "stdout"), (process.stderr, "stderr")):
-        threading.Thread(target=_reader, args=(pipe, name, queue), daemon=True).start()
-    stderr = bytearray()
+    lines = Lines(command, env)
     try:
-        open_pipes = 2
-        while open_pipes:
-            item = queue.get()
-            if item is None:
-                open_pipes -= 1
-                continue
-            if item[0] == "stderr":
-                stderr += item[1]
-            yield item
-        code = process.wait()
+        yield from lines
     finally:
-        if process.poll() is None:
-            stop(process, signals.received())
-    if code != 0:
-        raise DockerCommandFailed(full, code, "", stderr.decode("utf-8", "replace"))
+        lines.close()
