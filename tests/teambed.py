@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,10 +48,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait(what: str, ready: object, seconds: float, log: Path | None = None) -> None:
+def _wait(what: str, ready: Callable[[], bool], seconds: float, log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if ready():  # type: ignore[operator]
+        if ready():
             return
         time.sleep(0.5)
     tail = ""
@@ -84,9 +84,7 @@ class Registry:
         return f"127.0.0.1:{self.port}"
 
     def config(self) -> str:
-        readonly = (
-            "  maintenance:\n    readonly:\n      enabled: true\n" if self.readonly else ""
-        )
+        readonly = "  maintenance:\n    readonly:\n      enabled: true\n" if self.readonly else ""
         return (
             "version: 0.1\nlog:\n  level: warn\nstorage:\n"
             f"  filesystem:\n    rootdirectory: {self.root / 'storage'}\n"
@@ -265,21 +263,33 @@ class TlsEngine:
             self.process = subprocess.Popen(
                 [
                     str(SID_DOCKERD),
-                    "--host", self.host,
+                    "--host",
+                    self.host,
                     "--tlsverify",
-                    "--tlscacert", str(self.certs / "ca.pem"),
-                    "--tlscert", str(self.certs / "server-cert.pem"),
-                    "--tlskey", str(self.certs / "server-key.pem"),
-                    "--data-root", str(self.root / "data"),
-                    "--exec-root", str(self.exec_root),
-                    "--pidfile", str(self.root / "docker.pid"),
-                    "--config-file", str(self.root / "daemon.json"),
-                    "--bridge", self.bridge,
+                    "--tlscacert",
+                    str(self.certs / "ca.pem"),
+                    "--tlscert",
+                    str(self.certs / "server-cert.pem"),
+                    "--tlskey",
+                    str(self.certs / "server-key.pem"),
+                    "--data-root",
+                    str(self.root / "data"),
+                    "--exec-root",
+                    str(self.exec_root),
+                    "--pidfile",
+                    str(self.root / "docker.pid"),
+                    "--config-file",
+                    str(self.root / "daemon.json"),
+                    "--bridge",
+                    self.bridge,
                     "--iptables=false",
-                    "--containerd-namespace", name,
-                    "--containerd-plugins-namespace", f"{name}-plugins",
-                    "--cgroup-parent", f"/{name}",
-                ],  # fmt: skip
+                    "--containerd-namespace",
+                    name,
+                    "--containerd-plugins-namespace",
+                    f"{name}-plugins",
+                    "--cgroup-parent",
+                    f"/{name}",
+                ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -338,7 +348,7 @@ def running_registry(root: Path, *, readonly: bool = False) -> Iterator[Registry
 
 
 @contextlib.contextmanager
-def running_tls_engine(root: Path, images: Mapping[str, None] | list[str]) -> Iterator[TlsEngine]:
+def running_tls_engine(root: Path, images: Sequence[str]) -> Iterator[TlsEngine]:
     engine = TlsEngine(root).start()
     try:
         for image in images:
