@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import fingerprint, misses
+from dockyard import fingerprint, misses, teamcache
 from dockyard.compose import BuildSpec
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
@@ -104,13 +104,16 @@ class BuildOutcome:
     error: str = ""
     build_id: int = 0
     started_at: str = ""
+    team_cache: teamcache.TeamCachePlan | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
     def to_dict(self) -> dict[str, Any]:
+        team = {"team_cache": self.team_cache.to_dict()} if self.team_cache else {}
         return {
+            **team,
             "build_id": self.build_id,
             "started_at": self.started_at,
             "status": self.status,
@@ -202,6 +205,7 @@ def run_build(
     no_cache: bool = False,
     pull: bool = False,
     on_events: Callable[[list[Event], RawJsonStream], None] = lambda events, stream: None,
+    team: teamcache.TeamCachePlan | None = None,
 ) -> BuildOutcome:
     """Build `services`, feed progress to `on_events`, record the build, return the outcome.
 
@@ -224,7 +228,12 @@ def run_build(
     previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
 
     run = run_stream(
-        engine.build_stream(services, no_cache=no_cache, pull=pull),
+        engine.build_stream(
+            services,
+            no_cache=no_cache,
+            pull=pull,
+            extra_files=[team.override] if team and team.override else [],
+        ),
         # Compose 2.40 hands one service to bake as one target, whose steps carry no service
         # prefix (buildx prefixes only when it builds several): they are that service's.
         RawJsonStream(
@@ -268,8 +277,15 @@ def run_build(
         result.reasons = _reasons(result)
         results.append(result)
 
+    if team is not None:
+        teamcache.finish(engine, team, run.stream, reports, ok=status == "ok")
     outcome = BuildOutcome(
-        results, run.seconds, status, error, started_at=run.started_at.isoformat(timespec="seconds")
+        results,
+        run.seconds,
+        status,
+        error,
+        started_at=run.started_at.isoformat(timespec="seconds"),
+        team_cache=team,
     )
     outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
     if status == "interrupted":

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dockyard.build import BuildOutcome
     from dockyard.engine import Engine
     from dockyard.image.targets import ImageTarget
+    from dockyard.teamcache import TeamCachePlan
 
 # Invoke config key under which a collection says where its project is (default: the cwd).
 CONFIG_KEY = "dockyard"
@@ -69,14 +70,18 @@ def _engine(c: Context, **overrides: Any) -> Engine:
 
 
 def _build_and_report(
-    engine: Engine, services: list[str], out: Console, **flags: bool
+    engine: Engine,
+    services: list[str],
+    out: Console,
+    team: TeamCachePlan | None = None,
+    **flags: bool,
 ) -> BuildOutcome:
     """Build with the live view, then print the summary (shared by build-fast, up, timing)."""
     from dockyard import build
     from dockyard.render import build as render_build
 
     with render_build.LiveBuild(out, services) as view:
-        outcome = build.run_build(engine, services, on_events=view.on_events, **flags)
+        outcome = build.run_build(engine, services, on_events=view.on_events, team=team, **flags)
     render_build.print_build(out, outcome)
     return outcome
 
@@ -88,6 +93,8 @@ def _build_and_report(
         "no_cache": "ignore BuildKit's layer cache (cache mounts stay as they are)",
         "pull": "pull newer versions of the base images first",
         "json": "print the build report as JSON instead of tables",
+        "team_cache": "a team build cache, <registry>/<prefix> (default: DOCKYARD_TEAM_CACHE)",
+        "push_cache": "also export the build cache to the team cache",
     },
 )
 def build_fast(
@@ -96,20 +103,38 @@ def build_fast(
     no_cache: bool = False,
     pull: bool = False,
     json: bool = False,
+    team_cache: str = "",
+    push_cache: bool = False,
 ) -> None:
     """Build the services with BuildKit in parallel (cache_from); show steps, cache hits, time."""
-    from dockyard import build, render
+    from dockyard import build, render, teamcache
 
     with boundary():
-        engine = _engine(c)
+        engine = _engine(c, team_cache=team_cache or None)
         services = build.choose_services(engine, service or [])
+        team = teamcache.prepare(engine, services, push=push_cache)
+        notes = render.make_console(stderr=True)
+        if team is not None:
+            warnings, lines = teamcache.before_lines(team)
+            for line in warnings:
+                render.warning(notes, line)
+            for line in lines:
+                render.info(notes, line)
         if json:
             import json as json_module
 
-            outcome = build.run_build(engine, services, no_cache=no_cache, pull=pull)
+            outcome = build.run_build(engine, services, no_cache=no_cache, pull=pull, team=team)
             print(json_module.dumps(outcome.to_dict(), indent=2))
-            return
-        _build_and_report(engine, services, render.make_console(), no_cache=no_cache, pull=pull)
+        else:
+            out = render.make_console()
+            outcome = _build_and_report(
+                engine, services, out, team=team, no_cache=no_cache, pull=pull
+            )
+            for line in teamcache.summary_lines(team) if team else []:
+                render.info(out, line)
+        failure = teamcache.push_failure(team) if team else None
+        if failure is not None:
+            raise failure
 
 
 @task(

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import IO, Any
 
 from dockyard.compose import ComposeProject
@@ -76,6 +77,9 @@ class FakeEngine:
         self.saved: list[str] = []
         self.removed: list[str] = []
         self.pruned: list[str] = []
+        self.extra_files: list[tuple[Path, ...]] = []
+        self.pushed: list[str] = []
+        self.push_refused: set[str] = set()
 
     # -- compose -------------------------------------------------------------------------------
     @cached_property
@@ -95,8 +99,10 @@ class FakeEngine:
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
+        extra_files: Sequence[Path] = (),
     ) -> Iterator[tuple[str, bytes]]:
         self.calls.append(("build", tuple(services), no_cache, pull))
+        self.extra_files.append(tuple(extra_files))
         script = self.builds.pop(0) if self.builds else BuildScript()
         yield from script.chunks
         self.images.update(script.produces)
@@ -153,6 +159,11 @@ class FakeEngine:
     def image_remove(self, reference: str) -> bool:
         self.removed.append(reference)
         return True
+
+    def push(self, reference: str) -> None:
+        self.pushed.append(reference)
+        if reference in self.push_refused:
+            raise DockyardError(f"push refused: {reference}", "")
 
     def image_references(self, pattern: str) -> list[str]:
         prefix = pattern.rstrip("*")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.engine.errors import docker_errors
@@ -63,6 +64,17 @@ class EngineBase:
                 compose_profiles=list(self.settings.profiles),
             )
         return self._client
+
+    def client_with_files(self, extra_files: Sequence[Path]) -> DockerClient:
+        """A client like `client`, with more compose files after the project's own."""
+        from python_on_whales import DockerClient
+
+        return DockerClient(
+            client_config=self.client.client_config,
+            compose_files=[*self.settings.compose_files, *extra_files],
+            compose_project_name=self.settings.project_name,
+            compose_profiles=list(self.settings.profiles),
+        )
 
     def errors(self) -> contextlib.AbstractContextManager[None]:
         """Translate Docker failures inside the block (the compose files name the hint)."""

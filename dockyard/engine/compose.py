@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from dockyard.compose import ComposeProject, require_files
@@ -83,14 +84,18 @@ class ComposeCommands(EngineBase):
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
+        extra_files: Sequence[Path] = (),
     ) -> Iterator[tuple[str, bytes]]:
         """Run `compose build` with BuildKit's raw JSON progress; yield (stream, line) pairs.
 
-        Raises the translated error after the last line when the build fails.
+        `extra_files` are more compose files (`-f`) after the project's, for this build only
+        (the team cache's cache_from / cache_to). Raises the translated error after the last
+        line when the build fails.
         """
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
+        client = self.client_with_files(extra_files) if extra_files else self.client
         with environment(env, unset=PROGRESS_OVERRIDES), self.errors():
-            yield from self.client.compose.build(
+            yield from client.compose.build(
                 list(services), cache=not no_cache, pull=pull, stream_logs=True
             )
 

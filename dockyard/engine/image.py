@@ -85,6 +85,11 @@ class ImageCommands(EngineBase):
             return False
         return True
 
+    def push(self, reference: str) -> None:
+        """`docker push --quiet` (credentials from Docker's own login store); raises the
+        translated error when the registry refuses."""
+        self.run(self.docker_cmd("push", "--quiet", reference))
+
     def image_references(self, pattern: str) -> list[str]:
         """`repository:tag` of the local images matching a reference pattern (`repo/*`)."""
         output = self.run(

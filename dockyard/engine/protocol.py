@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class EngineProtocol(Protocol):
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
+        extra_files: Sequence[Path] = (),
     ) -> Iterator[tuple[str, bytes]]: ...
     def up_stream(
         self, services: Sequence[str], *, timeout: int, no_build: bool
@@ -47,6 +49,7 @@ class EngineProtocol(Protocol):
     def save(self, reference: str) -> contextlib.AbstractContextManager[IO[bytes]]: ...
     def image_remove(self, reference: str) -> bool: ...
     def image_references(self, pattern: str) -> list[str]: ...
+    def push(self, reference: str) -> None: ...
 
     # buildx
     def buildx_build_stream(

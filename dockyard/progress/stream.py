@@ -148,6 +148,9 @@ class RawJsonStream:
         self._logs: dict[str, _LogBuffer] = {}
         self._plain: list[str] = []
         self._warnings: list[tuple[str | None, str]] = []
+        # Vertices that transferred layer blobs (`statuses` with a sha256 id): a cached step
+        # among them came from a remote cache (the team cache), not the local one.
+        self._pulled: set[str] = set()
         self._messages = 0
         self._closed = False
 
@@ -197,6 +200,11 @@ class RawJsonStream:
     def messages(self) -> int:
         """How many JSON status messages were parsed."""
         return self._messages
+
+    @property
+    def pulled(self) -> frozenset[str]:
+        """Digests of the vertices that transferred layer blobs."""
+        return frozenset(self._pulled)
 
     @property
     def services(self) -> list[str]:
@@ -323,6 +331,9 @@ class RawJsonStream:
         for raw in message.get("logs") or ():
             if isinstance(raw, dict):
                 events.extend(self._log(raw))
+        for raw in message.get("statuses") or ():
+            if isinstance(raw, dict) and str(raw.get("id") or "").startswith("sha256:"):
+                self._pulled.add(str(raw.get("vertex") or ""))
         for raw in message.get("warnings") or ():
             if isinstance(raw, dict):
                 self._warning(raw)

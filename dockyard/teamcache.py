@@ -1,0 +1,441 @@
+"""A team build cache in a registry: every built service gets a cache ref of its own, every
+`build-fast` imports from it, `build-fast --push-cache` exports to it.
+
+`DOCKYARD_TEAM_CACHE=<registry>/<prefix>` gives service S of project P the ref
+`<registry>/<prefix>/<P>/<S>:<branch>`, and imports `:<default branch>` too, so a new branch
+starts warm. How the cache leaves the machine depends on the engine:
+
+- containerd image store: the docker driver exports cache, so `cache_to:
+  type=registry,ref=...,mode=max` (every stage, the dependency stage included);
+- classic image store: "Cache export is not supported for the docker driver", so the image is
+  built with `BUILDKIT_INLINE_CACHE=1`, tagged with the ref and pushed (inline cache carries
+  the final stage's steps only).
+
+Compose takes both through one more compose file (`-f`), written under the state dir: its
+`cache_from` entries are appended to the service's own, and a service whose compose file has
+its own `cache_to` keeps it (no team export for it). Credentials stay in Docker's login store:
+dockyard never reads them, and the registry check below asks `/v2/` without any.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+import ssl
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from dockyard.errors import DockyardError, SettingsError
+
+if TYPE_CHECKING:
+    from dockyard.engine import EngineProtocol
+    from dockyard.progress import BuildReport, RawJsonStream
+
+Export = Literal["registry", "inline", "compose", ""]
+
+SETTING = "DOCKYARD_TEAM_CACHE"
+EXAMPLE = "registry.example.com/team/cache"
+INLINE_ARG = "BUILDKIT_INLINE_CACHE"
+# The vertices BuildKit reports for cache import and export.
+IMPORTING = "importing cache manifest from "
+EXPORTING = "exporting cache"
+
+_HOST = re.compile(
+    r"(localhost|\[[0-9A-Fa-f:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)(:[0-9]{1,5})?"
+    r"|[A-Za-z0-9-]+:[0-9]{1,5}"
+)
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the team cache lives: a registry host and a repository prefix in it."""
+
+    registry: str
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.registry}/{self.prefix}" if self.prefix else self.registry
+
+    def repository(self, project: str, service: str) -> str:
+        return "/".join(p for p in (self.registry, self.prefix, slug(project), slug(service)) if p)
+
+
+def parse_location(text: str) -> Location:
+    """`registry[:port]/prefix` -> Location; SettingsError (never echoing a secret) otherwise."""
+    value = text.strip().rstrip("/")
+    hint = f"write it as <registry>/<repository prefix>, e.g. {EXAMPLE}"
+    if "://" in value:
+        raise SettingsError(f"{SETTING}: write the registry without a scheme", hint)
+    if "@" in value:
+        # user:password@host or a digest: the value is not shown, it may hold a password.
+        raise SettingsError(
+            f"{SETTING} must not hold credentials or a digest",
+            "log in with `docker login <registry>`; dockyard uses Docker's own login store",
+        )
+    host, _, prefix = value.partition("/")
+    if not _HOST.fullmatch(host):
+        raise SettingsError(
+            f"{SETTING}: {host!r} is not a registry host (a name with a dot, localhost, or "
+            "host:port)",
+            hint,
+        )
+    for part in prefix.split("/") if prefix else ():
+        if not _COMPONENT.fullmatch(part):
+            raise SettingsError(
+                f"{SETTING}: {part!r} is not a repository name (lowercase letters, digits, "
+                "'.', '_', '-'; no tag)",
+                hint,
+            )
+    return Location(host, prefix)
+
+
+def slug(text: str) -> str:
+    """A repository path component from a project or service name."""
+    lowered = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return lowered or "x"
+
+
+def tag(text: str) -> str:
+    """A tag from a branch name (`feature/x` -> `feature-x`)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).lstrip(".-")[:128]
+    return cleaned or "latest"
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def branches(root: Path) -> tuple[str, str]:
+    """(current branch, default branch) of the project's git checkout; ("main", "main")
+    outside git. The default branch is origin's HEAD when known, else `main`."""
+    default = _git(root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD").partition("/")[2]
+    default = default or "main"
+    current = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    return (current if current and current != "HEAD" else default), default
+
+
+def export_mode(image_store: str) -> tuple[Export, str]:
+    """How `--push-cache` exports on this engine, and why (one line)."""
+    if image_store == "containerd":
+        return "registry", (
+            "type=registry,mode=max (the containerd image store lets the docker driver export "
+            "cache, every stage included)"
+        )
+    return "inline", (
+        f"inline cache in a pushed image (the {image_store} image store's docker driver "
+        "cannot export cache; inline cache carries the final stage only)"
+    )
+
+
+def _loopback(registry: str) -> bool:
+    host = registry.rsplit(":", 1)[0].strip("[]") if registry.count(":") <= 1 else registry
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def probe(registry: str, timeout: float = 3.0) -> str | None:
+    """None when the registry answers `/v2/` (any HTTP status: 401 asks for a login, fine),
+    else why not. Plain HTTP is tried only where Docker allows it by default (loopback)."""
+    schemes = ("https", "http") if _loopback(registry) else ("https",)
+    why = "no answer"
+    for scheme in schemes:
+        try:
+            with urllib.request.urlopen(f"{scheme}://{registry}/v2/", timeout=timeout):
+                return None
+        except urllib.error.HTTPError:
+            return None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ssl.SSLError) and scheme == "https":
+                return None  # it answered; Docker's own trust settings decide the rest
+            why = str(getattr(exc.reason, "strerror", None) or exc.reason)
+        except (OSError, ValueError) as exc:
+            why = str(exc)
+    return why
+
+
+@dataclass
+class ServiceCache:
+    """One service's team-cache refs and what this build does with them."""
+
+    service: str
+    push_ref: str
+    pull_refs: tuple[str, ...]
+    export: Export = ""
+    # Filled in after the build.
+    imported: list[str] = field(default_factory=list)
+    team_steps: int | None = None
+    local_steps: int | None = None
+    pushed: bool = False
+    push_error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.push_ref,
+            "import_refs": list(self.pull_refs),
+            "export": self.export or None,
+            "imported": self.imported,
+            "team_steps": self.team_steps,
+            "local_steps": self.local_steps,
+            "pushed": self.pushed,
+            "push_error": self.push_error or None,
+        }
+
+
+@dataclass
+class TeamCachePlan:
+    location: Location
+    branch: str
+    default_branch: str
+    push: bool
+    mode: Export
+    why: str
+    services: dict[str, ServiceCache]
+    unreachable: str = ""  # why the registry did not answer ("" when it did)
+    override: Path | None = None
+
+    @property
+    def importing(self) -> bool:
+        return not self.unreachable
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": str(self.location),
+            "branch": self.branch,
+            "default_branch": self.default_branch,
+            "push": self.push,
+            "export": self.mode if self.push else None,
+            "why": self.why if self.push else None,
+            "unreachable": self.unreachable or None,
+            "services": {name: svc.to_dict() for name, svc in self.services.items()},
+        }
+
+
+def plan(
+    location: Location,
+    *,
+    project: str,
+    services: Mapping[str, tuple[str, ...]],
+    root: Path,
+    image_store: str,
+    push: bool,
+    unreachable: str = "",
+) -> TeamCachePlan:
+    """Refs per service (`services` maps each to its compose file's own cache_to)."""
+    branch, default = branches(root)
+    mode, why = export_mode(image_store)
+    caches = {}
+    for service, own_cache_to in services.items():
+        repository = location.repository(project, service)
+        push_ref = f"{repository}:{tag(branch)}"
+        pulls = tuple(dict.fromkeys((push_ref, f"{repository}:{tag(default)}")))
+        export: Export = ""
+        if push:
+            export = "compose" if own_cache_to else mode
+        caches[service] = ServiceCache(service, push_ref, pulls, export)
+    return TeamCachePlan(location, branch, default, push, mode, why, caches, unreachable)
+
+
+def prepare(engine: EngineProtocol, services: Sequence[str], *, push: bool) -> TeamCachePlan | None:
+    """The team-cache plan of this build (None without DOCKYARD_TEAM_CACHE), its override
+    file written; the registry is asked once, before the build."""
+    settings = engine.settings
+    if not settings.team_cache.strip():
+        if push:
+            raise SettingsError(
+                "--push-cache needs a team cache",
+                f"set {SETTING}=<registry>/<prefix> (in .env or the environment) or pass "
+                "--team-cache",
+            )
+        return None
+    location = parse_location(settings.team_cache)
+    team = plan(
+        location,
+        project=engine.project_name,
+        services={name: engine.project.build_of(name).cache_to for name in services},
+        root=settings.root,
+        image_store=engine.stack.image_store,
+        push=push,
+        unreachable=probe(location.registry) or "",
+    )
+    write_override(team, settings.state_dir)
+    return team
+
+
+def before_lines(team: TeamCachePlan) -> tuple[list[str], list[str]]:
+    """(warnings, notes) to print before the build: one warning when the registry is down,
+    one line saying how the cache is exported and why."""
+    if team.unreachable:
+        return [
+            f"team cache {team.location}: the registry {team.location.registry} is unreachable "
+            f"({team.unreachable}); building without it"
+        ], []
+    notes = []
+    if team.push:
+        notes.append(f"team cache: exporting as {team.why}")
+    return [], notes
+
+
+def override_model(team: TeamCachePlan) -> dict[str, Any]:
+    """The extra compose file's model: cache_from (and cache_to / tags / the inline arg)."""
+    services: dict[str, Any] = {}
+    for name, svc in team.services.items():
+        build: dict[str, Any] = {}
+        if team.importing:
+            build["cache_from"] = [f"type=registry,ref={ref}" for ref in svc.pull_refs]
+        if svc.export == "registry" and team.importing:
+            # ignore-error: a refused push must not cost the image; the stream says it failed.
+            build["cache_to"] = [f"type=registry,ref={svc.push_ref},mode=max,ignore-error=true"]
+        elif svc.export == "inline":
+            build["args"] = {INLINE_ARG: "1"}
+            if team.importing:
+                build["tags"] = [svc.push_ref]
+        if build:
+            services[name] = {"build": build}
+    return {"services": services}
+
+
+def write_override(team: TeamCachePlan, state_dir: Path) -> Path | None:
+    """Write the extra compose file (JSON is YAML); None when it would say nothing."""
+    model = override_model(team)
+    if not model["services"]:
+        return None
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "team-cache.compose.json"
+    path.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
+    team.override = path
+    return path
+
+
+@dataclass(frozen=True)
+class CacheVertex:
+    """A BuildKit vertex about cache import/export, and a step with what it pulled."""
+
+    name: str
+    error: str | None
+
+
+def read_stream(
+    team: TeamCachePlan,
+    vertices: Sequence[CacheVertex],
+    cached_steps: Mapping[str, Sequence[bool]],
+) -> None:
+    """Fill in imports, team/local step counts and registry-export errors from the stream.
+
+    `cached_steps[service]` holds, per cached Dockerfile step (FROM left out), whether BuildKit
+    pulled layer blobs for it (the step came from the team cache) or not.
+    """
+    imported = {
+        v.name[len(IMPORTING) :].strip()
+        for v in vertices
+        if v.name.startswith(IMPORTING) and not v.error
+    }
+    export_errors = [v.error for v in vertices if v.name.startswith(EXPORTING) and v.error]
+    for name, svc in team.services.items():
+        svc.imported = [ref for ref in svc.pull_refs if ref in imported]
+        pulls = list(cached_steps.get(name, ()))
+        if not svc.imported:
+            svc.team_steps, svc.local_steps = 0, len(pulls)
+        elif any(pulls):
+            svc.team_steps = sum(pulls)
+            svc.local_steps = len(pulls) - svc.team_steps
+        else:
+            svc.team_steps = svc.local_steps = None  # BuildKit does not tell them apart
+        if svc.export == "registry":
+            if export_errors:
+                svc.push_error = first_line(export_errors[0])
+            else:
+                svc.pushed = True
+
+
+def finish(
+    engine: EngineProtocol,
+    team: TeamCachePlan,
+    stream: RawJsonStream,
+    reports: Mapping[str, BuildReport],
+    *,
+    ok: bool,
+) -> None:
+    """After the build: read the stream, push the inline-cache images (a refused push is
+    recorded, never raised: the image is built and kept)."""
+    vertices = [
+        CacheVertex(step.name, step.error)
+        for service in stream.services
+        for step in stream.steps(service)
+        if step.name.startswith((IMPORTING, EXPORTING))
+    ]
+    pulled = stream.pulled
+    cached = {
+        name: [s.digest in pulled for s in report.dockerfile_steps if s.cached and not s.is_from]
+        for name, report in reports.items()
+    }
+    read_stream(team, vertices, cached)
+    if not ok or not team.importing:
+        return
+    for svc in team.services.values():
+        if svc.export != "inline":
+            continue
+        try:
+            engine.push(svc.push_ref)
+        except DockyardError as err:
+            svc.push_error = first_line((err.call.stderr if err.call else "") or err.message)
+        else:
+            svc.pushed = True
+
+
+def first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
+
+
+def push_failure(team: TeamCachePlan) -> DockyardError | None:
+    """The one error of a refused export (the image is built and kept), or None."""
+    if team.push and team.unreachable:
+        return DockyardError(
+            f"team cache not pushed: the registry {team.location.registry} is unreachable "
+            f"({team.unreachable})",
+            "the images are built and kept; start or reach the registry, then "
+            "`inv build-fast --push-cache` again",
+        )
+    failed = [svc for svc in team.services.values() if svc.push_error]
+    if not failed:
+        return None
+    svc = failed[0]
+    return DockyardError(
+        f"team cache push of {svc.push_ref} refused: {svc.push_error}",
+        f"the image is built and kept; check `docker login {team.location.registry}`, the "
+        "registry's free space and the network, then `inv build-fast --push-cache` again",
+    )
+
+
+def summary_lines(team: TeamCachePlan) -> list[str]:
+    """One line per service after the build: where its cached steps came from, what was pushed."""
+    lines = []
+    for name, svc in team.services.items():
+        if svc.team_steps is None:
+            source = "cached steps: source not told apart by BuildKit"
+        else:
+            source = f"{svc.team_steps} step(s) from the team cache, {svc.local_steps} local"
+        imported = ", ".join(svc.imported) or "nothing imported"
+        line = f"team cache {name}: {source} (imported: {imported})"
+        if svc.pushed:
+            line += f"; pushed {svc.push_ref}"
+        elif svc.export == "compose":
+            line += "; exported by the compose file's own cache_to"
+        lines.append(line)
+    return lines
