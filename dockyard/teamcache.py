@@ -180,8 +180,9 @@ class ServiceCache:
     export: Export = ""
     # Filled in after the build.
     imported: list[str] = field(default_factory=list)
-    team_steps: int | None = None
-    local_steps: int | None = None
+    cached_steps: int = 0
+    team_steps: int | None = None  # cached steps whose layers came from the team cache
+    local_steps: int | None = None  # None: BuildKit does not tell the rest apart
     pushed: bool = False
     push_error: str = ""
 
@@ -191,6 +192,7 @@ class ServiceCache:
             "import_refs": list(self.pull_refs),
             "export": self.export or None,
             "imported": self.imported,
+            "cached_steps": self.cached_steps,
             "team_steps": self.team_steps,
             "local_steps": self.local_steps,
             "pushed": self.pushed,
@@ -269,7 +271,7 @@ def prepare(engine: EngineProtocol, services: Sequence[str], *, push: bool) -> T
         location,
         project=engine.project_name,
         services={name: engine.project.build_of(name).cache_to for name in services},
-        root=settings.root,
+        root=settings.compose_files[0].parent,
         image_store=engine.stack.image_store,
         push=push,
         unreachable=probe(location.registry) or "",
@@ -341,22 +343,23 @@ def read_stream(
     `cached_steps[service]` holds, per cached Dockerfile step (FROM left out), whether BuildKit
     pulled layer blobs for it (the step came from the team cache) or not.
     """
+    # Compose 2.26 prefixes the vertex with its service (`[app] importing cache manifest ...`).
     imported = {
-        v.name[len(IMPORTING) :].strip()
+        v.name.partition(IMPORTING)[2].strip()
         for v in vertices
-        if v.name.startswith(IMPORTING) and not v.error
+        if IMPORTING in v.name and not v.error
     }
-    export_errors = [v.error for v in vertices if v.name.startswith(EXPORTING) and v.error]
+    export_errors = [v.error for v in vertices if EXPORTING in v.name and v.error]
     for name, svc in team.services.items():
         svc.imported = [ref for ref in svc.pull_refs if ref in imported]
         pulls = list(cached_steps.get(name, ()))
+        svc.cached_steps = len(pulls)
         if not svc.imported:
-            svc.team_steps, svc.local_steps = 0, len(pulls)
-        elif any(pulls):
-            svc.team_steps = sum(pulls)
-            svc.local_steps = len(pulls) - svc.team_steps
+            svc.team_steps, svc.local_steps = 0, len(pulls)  # nothing came from the registry
         else:
-            svc.team_steps = svc.local_steps = None  # BuildKit does not tell them apart
+            # BuildKit names a step whose layers it pulled from the registry; any other cached
+            # step may be local or the team cache's (it does not say).
+            svc.team_steps, svc.local_steps = sum(pulls), None
         if svc.export == "registry":
             if export_errors:
                 svc.push_error = first_line(export_errors[0])
@@ -378,7 +381,7 @@ def finish(
         CacheVertex(step.name, step.error)
         for service in stream.services
         for step in stream.steps(service)
-        if step.name.startswith((IMPORTING, EXPORTING))
+        if IMPORTING in step.name or EXPORTING in step.name
     ]
     pulled = stream.pulled
     cached = {
@@ -427,10 +430,13 @@ def summary_lines(team: TeamCachePlan) -> list[str]:
     """One line per service after the build: where its cached steps came from, what was pushed."""
     lines = []
     for name, svc in team.services.items():
-        if svc.team_steps is None:
-            source = "cached steps: source not told apart by BuildKit"
+        if svc.local_steps is None:
+            source = (
+                f"{svc.cached_steps} cached step(s), {svc.team_steps} with layers pulled from "
+                "the team cache (BuildKit does not say where the others came from)"
+            )
         else:
-            source = f"{svc.team_steps} step(s) from the team cache, {svc.local_steps} local"
+            source = f"{svc.cached_steps} cached step(s), all local"
         imported = ", ".join(svc.imported) or "nothing imported"
         line = f"team cache {name}: {source} (imported: {imported})"
         if svc.pushed:

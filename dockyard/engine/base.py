@@ -69,8 +69,8 @@ class EngineBase:
         """A client like `client`, with more compose files after the project's own."""
         from python_on_whales import DockerClient
 
+        # Made as `client` is (python-on-whales ignores every option when given a client_config).
         return DockerClient(
-            client_config=self.client.client_config,
             compose_files=[*self.settings.compose_files, *extra_files],
             compose_project_name=self.settings.project_name,
             compose_profiles=list(self.settings.profiles),

@@ -364,8 +364,10 @@ class RawJsonStream:
             vertex.inputs = tuple(str(i) for i in inputs)
         vertex.started = _timestamp_or_none(raw.get("started"))
         vertex.completed = _timestamp_or_none(raw.get("completed"))
-        vertex.cached = bool(raw.get("cached"))
         error = raw.get("error")
+        # A step that came from a registry cache is reported cached, then again without
+        # `cached` while BuildKit pulls its layers lazily (at export): it stays cached.
+        vertex.cached = bool(raw.get("cached")) or (vertex.cached and not error)
         vertex.error = str(error) if error else None
         events: list[Event] = []
         if vertex.completed is not None:
