@@ -23,7 +23,10 @@ import pytest
 
 from dockyard.ledger import Ledger
 from tests.conftest import PYTHON_IMAGE
+from tests.docker import teamcache_cases
 from tests.docker.helpers import REPO, Project, unique
+from tests.docker.teamcache_cases import team_project
+from tests.teambed import TlsEngine, make_certificates
 
 pytestmark = pytest.mark.docker
 
@@ -123,6 +126,20 @@ def test_docker_host_pointing_nowhere(simple: Project) -> None:
     done = simple.inv("ps", DOCKER_HOST="tcp://nowhere.invalid:2375")
     assert_one_error(
         done, "no Docker engine answers at tcp://nowhere.invalid:2375", hint="fix DOCKER_HOST"
+    )
+
+
+def test_tls_engine_with_a_bad_certificate(
+    simple: Project, tls_engine: TlsEngine, tmp_path: Path
+) -> None:
+    # A client certificate and CA of another authority than the engine's (tests/teambed.py).
+    make_certificates(tmp_path / "intruder", "intruder")
+    done = simple.inv("ps", **tls_engine.client_env(tmp_path / "intruder"))
+    assert_one_error(
+        done,
+        f"TLS with the Docker engine at {tls_engine.host} failed: tls: failed to verify "
+        "certificate: x509: certificate signed by unknown authority",
+        hint="DOCKER_CERT_PATH must hold that engine's CA",
     )
 
 
@@ -276,6 +293,24 @@ def test_unwritable_ledger(simple: Project) -> None:
         "cannot use the build ledger at /proc/forbidden/ledger.sqlite3",
         hint="set DOCKYARD_LEDGER",
     )
+
+
+# -- the team cache ------------------------------------------------------------------------------
+
+
+def test_registry_down_during_a_build(tmp_path: Path) -> None:
+    with team_project(tmp_path / "tc") as proj:
+        warning, pushed = teamcache_cases.registry_down_case(proj)
+    assert "is unreachable (" in warning and warning.endswith("building without it"), warning
+    assert_one_error(
+        pushed, "team cache not pushed: the registry 127.0.0.1:", hint="built and kept"
+    )
+
+
+def test_push_refused(tmp_path: Path) -> None:
+    with team_project(tmp_path / "tc") as proj:
+        done = teamcache_cases.refused_push_case(proj, tmp_path / "readonly")
+    assert_one_error(done, "refused: ", hint="the image is built and kept")
 
 
 # -- Ctrl-C --------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ BAD_INPUT_TESTS = {
     "no `docker` on PATH": "test_no_docker_binary",
     "engine stopped": "test_daemon_down",
     "`DOCKER_HOST` pointing nowhere": "test_docker_host_pointing_nowhere",
+    "TLS engine with a bad certificate": "test_tls_engine_with_a_bad_certificate",
     "compose file missing": "test_compose_file_missing",
     "compose file invalid YAML": "test_compose_file_invalid_yaml",
     "unknown service (`build-fast --service`, `logs`)": "test_unknown_service",
@@ -49,6 +50,8 @@ BAD_INPUT_TESTS = {
     "health timeout (`up --timeout 5`)": "test_health_timeout",
     "unknown image for `history` / `inspect-layers`": "test_unknown_image",
     "unwritable ledger location": "test_unwritable_ledger",
+    "registry down during a build": "test_registry_down_during_a_build",
+    "push refused": "test_push_refused",
     "Ctrl-C during a build": "test_ctrl_c_during_build",
     "Ctrl-C during `up`": "test_ctrl_c_during_up",
 }
