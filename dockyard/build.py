@@ -61,6 +61,7 @@ class ServiceResult:
     # with `no_steps` saying why there are none.
     step_source: str = "stream"
     no_steps: str = ""
+    context_bytes: int | None = None  # build context sent to the engine, from the stream
 
     @property
     def service(self) -> str:
@@ -82,6 +83,7 @@ class ServiceResult:
             reasons=self.reasons,
             step_source=self.step_source or None,
             no_steps=self.no_steps or None,
+            context_bytes=self.context_bytes,
             previous=(
                 {
                     "build_id": self.previous.build_id,
@@ -267,6 +269,7 @@ def run_build(
             previous=previous[plan.service],
             step_source=sources[plan.service],
             no_steps=no_steps.get(plan.service, ""),
+            context_bytes=run.stream.context_bytes(plan.service),
         )
         if report.ok:
             try:

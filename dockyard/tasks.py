@@ -107,13 +107,16 @@ def build_fast(
     push_cache: bool = False,
 ) -> None:
     """Build the services with BuildKit in parallel (cache_from); show steps, cache hits, time."""
-    from dockyard import build, render, teamcache
+    from dockyard import build, remote, render, teamcache
 
     with boundary():
         engine = _engine(c, team_cache=team_cache or None)
         services = build.choose_services(engine, service or [])
         team = teamcache.prepare(engine, services, push=push_cache)
         notes = render.make_console(stderr=True)
+        remote_engine = remote.is_remote(engine.stack)
+        if remote_engine:
+            render.info(notes, remote.engine_line(engine.stack))
         if team is not None:
             warnings, lines = teamcache.before_lines(team)
             for line in warnings:
@@ -124,7 +127,8 @@ def build_fast(
             import json as json_module
 
             outcome = build.run_build(engine, services, no_cache=no_cache, pull=pull, team=team)
-            print(json_module.dumps(outcome.to_dict(), indent=2))
+            payload = {**outcome.to_dict(), "engine": remote.where(engine.stack)}
+            print(json_module.dumps({**payload, "remote": remote_engine}, indent=2))
         else:
             out = render.make_console()
             outcome = _build_and_report(
@@ -132,6 +136,9 @@ def build_fast(
             )
             for line in teamcache.summary_lines(team) if team else []:
                 render.info(out, line)
+            if remote_engine:
+                sent = [(r.service, r.context_bytes) for r in outcome.services]
+                render.info(out, remote.context_line(sent))
         failure = teamcache.push_failure(team) if team else None
         if failure is not None:
             raise failure

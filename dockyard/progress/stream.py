@@ -151,6 +151,8 @@ class RawJsonStream:
         # Vertices that transferred layer blobs (`statuses` with a sha256 id): a cached step
         # among them came from a remote cache (the team cache), not the local one.
         self._pulled: set[str] = set()
+        # Bytes of build context sent, per `load build context` vertex (its last `current`).
+        self._context: dict[str, int] = {}
         self._messages = 0
         self._closed = False
 
@@ -205,6 +207,15 @@ class RawJsonStream:
     def pulled(self) -> frozenset[str]:
         """Digests of the vertices that transferred layer blobs."""
         return frozenset(self._pulled)
+
+    def context_bytes(self, service: str) -> int | None:
+        """Bytes of build context the client sent for `service` (None: the stream did not say)."""
+        sent = [
+            self._context[v.digest]
+            for v in self._vertices.values()
+            if v.service == service and v.digest in self._context
+        ]
+        return sum(sent) if sent else None
 
     @property
     def services(self) -> list[str]:
@@ -332,8 +343,15 @@ class RawJsonStream:
             if isinstance(raw, dict):
                 events.extend(self._log(raw))
         for raw in message.get("statuses") or ():
-            if isinstance(raw, dict) and str(raw.get("id") or "").startswith("sha256:"):
-                self._pulled.add(str(raw.get("vertex") or ""))
+            if not isinstance(raw, dict):
+                continue
+            status_id, vertex = str(raw.get("id") or ""), str(raw.get("vertex") or "")
+            if status_id.startswith("sha256:"):
+                self._pulled.add(vertex)
+            elif status_id.startswith("transferring context") and isinstance(
+                raw.get("current"), int
+            ):
+                self._context[vertex] = max(self._context.get(vertex, 0), int(raw["current"]))
         for raw in message.get("warnings") or ():
             if isinstance(raw, dict):
                 self._warning(raw)

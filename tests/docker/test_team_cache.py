@@ -67,5 +67,9 @@ def test_push_cache_lets_a_fresh_tls_engine_reuse_every_step(
     got = rebuilt["team_cache"]["services"]["app"]
     assert got["imported"] == [service["ref"]], got
     assert got["team_steps"] >= 1 and got["cached_steps"] == len(cached), got
+    # build-fast says where it built and how much context it sent there
+    assert (rebuilt["engine"], rebuilt["remote"]) == (tls_engine.host, True)
+    sent = rebuilt["services"][0]["context_bytes"]
+    assert isinstance(sent, int) and sent > 0, sent
     # the image is there, on that engine
     assert tls_engine.docker("image", "inspect", project.env["TC_IMAGE"]).returncode == 0

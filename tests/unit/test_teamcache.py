@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import teamcache
+from dockyard import remote, teamcache
+from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import SettingsError
 from dockyard.progress import RawJsonStream
 
@@ -162,3 +163,28 @@ def test_refused_export_is_one_error_with_a_hint() -> None:
     failure = teamcache.push_failure(plan)
     assert failure is not None and "refused: error writing layer blob: 405" in failure.message
     assert failure.hint.startswith("the image is built and kept")
+
+
+def test_context_bytes_come_from_the_stream() -> None:
+    stream = RawJsonStream(["app"], default_service="app")
+    stream.feed(CAPTURE.read_bytes(), "stderr")
+    stream.close()
+    assert stream.context_bytes("app") == 44  # what BuildKit's `transferring context` counted
+    assert stream.context_bytes("other") is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "place", "far"),
+    [
+        ({"DOCKER_HOST": "tcp://127.0.0.1:2376"}, "tcp://127.0.0.1:2376", True),
+        ({"DOCKER_HOST": "ssh://me@build-box"}, "ssh://me@build-box", True),
+        ({"DOCKER_HOST": "unix:///run/x.sock"}, "unix:///run/x.sock", False),
+        ({"DOCKER_CONTEXT": "builder"}, "docker context builder", True),
+        ({}, "the local socket", False),
+    ],
+)
+def test_remote_engines_are_named(environ: dict[str, str], place: str, far: bool) -> None:
+    stack = StackInfo(engine="28.5.2", image_store="containerd")
+    assert remote.where(stack, environ) == place
+    assert remote.is_remote(stack, environ) is far
+    assert remote.engine_line(stack, environ).startswith("remote engine: " if far else "engine: ")

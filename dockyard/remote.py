@@ -1,0 +1,43 @@
+"""Which engine a task talks to, as the docker CLI picks it: `DOCKER_HOST`, else the docker
+context (`DOCKER_CONTEXT` or the CLI's current one), else the local socket; and whether that
+engine runs on another host (tcp://, ssh://, or a context other than `default`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+from dockyard.engine.stackinfo import StackInfo
+from dockyard.units import format_size
+
+LOCAL_SCHEMES = ("unix://", "npipe://")
+
+
+def where(stack: StackInfo, environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    host = environ.get("DOCKER_HOST", "")
+    if host:
+        return host
+    context = environ.get("DOCKER_CONTEXT", "") or stack.context
+    if context and context != "default":
+        return f"docker context {context}"
+    return "the local socket"
+
+
+def is_remote(stack: StackInfo, environ: Mapping[str, str] | None = None) -> bool:
+    """True for an engine reached over the network (or through a non-default context, which
+    dockyard cannot see into: it is not treated as local)."""
+    place = where(stack, environ)
+    return place != "the local socket" and not place.startswith(LOCAL_SCHEMES)
+
+
+def engine_line(stack: StackInfo, environ: Mapping[str, str] | None = None) -> str:
+    kind = "remote engine" if is_remote(stack, environ) else "engine"
+    version = f"Docker {stack.engine}" if stack.engine else "Docker ?"
+    return f"{kind}: {where(stack, environ)} ({version}, {stack.image_store} image store)"
+
+
+def context_line(sent: Sequence[tuple[str, int | None]]) -> str:
+    """`context sent: app 1.2 kB, worker 3 B` (the stream's own count of bytes sent)."""
+    parts = [f"{name} {format_size(size) if size is not None else '?'}" for name, size in sent]
+    return "context sent: " + ", ".join(parts)
