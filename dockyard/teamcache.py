@@ -445,3 +445,91 @@ def summary_lines(team: TeamCachePlan) -> list[str]:
             line += "; exported by the compose file's own cache_to"
         lines.append(line)
     return lines
+
+
+# -- what `inv doctor` checks before a build ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoctorFacts:
+    """The team-cache setup as the doctor sees it (gathered once, checked by a pure function)."""
+
+    setting: str = ""
+    problem: str = ""  # the setting cannot be used (its one-line message)
+    hint: str = ""
+    registry: str = ""
+    unreachable: str = ""
+    refs: tuple[str, ...] = ()
+    mode: Export = ""
+    why: str = ""
+    # `service: RUN ... (stage deps)`: installs inline cache cannot carry (classic store)
+    inline_misses: tuple[str, ...] = ()
+    # services whose compose file exports cache the engine's docker driver refuses
+    unsupported_cache_to: tuple[str, ...] = ()
+
+
+def inline_misses(text: str, target: str | None, args: Mapping[str, str]) -> list[str]:
+    """Install steps in stages the final stage only copies from (`COPY --from`): inline cache
+    describes the final image's chain, so those steps run again on a fresh machine."""
+    from dockyard.dockerfile import parse
+    from dockyard.dockerfile.parser import DockerfileSyntaxError
+    from dockyard.doctor.installs import is_install
+
+    try:
+        dockerfile = parse(text)
+    except DockerfileSyntaxError:  # the dockerfile check reports it
+        return []
+    chain = dockerfile.chain(target, args)[0]
+    missed = []
+    for stage in dockerfile.needed_stages(target, args):
+        if stage in chain:
+            continue
+        for ins in stage.instructions:
+            if ins.keyword == "RUN" and is_install(ins.script):
+                missed.append(f"`{first_line(ins.raw)}` (stage {stage.label})")
+    return missed
+
+
+def doctor_facts(
+    setting: str,
+    *,
+    project: str,
+    builds: Mapping[str, tuple[str, tuple[str, ...], str | None, Mapping[str, str]]],
+    root: Path,
+    image_store: str,
+    reachable_engine: bool,
+) -> DoctorFacts:
+    """`builds`: service -> (Dockerfile text, its own cache_to, target, build args)."""
+    unsupported = tuple(
+        name
+        for name, (_, cache_to, _, _) in builds.items()
+        if image_store == "classic" and any(not c.startswith("type=inline") for c in cache_to)
+    )
+    if not setting.strip():
+        return DoctorFacts(unsupported_cache_to=unsupported)
+    try:
+        location = parse_location(setting)
+    except SettingsError as err:
+        return DoctorFacts(setting, err.message, err.hint, unsupported_cache_to=unsupported)
+    team = plan(
+        location,
+        project=project,
+        services={name: cache_to for name, (_, cache_to, _, _) in builds.items()},
+        root=root,
+        image_store=image_store,
+        push=True,
+    )
+    misses = []
+    if team.mode == "inline" and reachable_engine:
+        for name, (text, _, target, args) in builds.items():
+            misses += [f"{name}: {miss}" for miss in inline_misses(text, target, args)]
+    return DoctorFacts(
+        setting,
+        registry=location.registry,
+        unreachable=probe(location.registry) or "",
+        refs=tuple(svc.push_ref for svc in team.services.values()),
+        mode=team.mode,
+        why=team.why,
+        inline_misses=tuple(misses),
+        unsupported_cache_to=unsupported,
+    )

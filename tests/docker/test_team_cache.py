@@ -55,6 +55,13 @@ def test_push_cache_lets_a_fresh_tls_engine_reuse_every_step(
     repository = service["ref"].split("/", 1)[1].rsplit(":", 1)[0]
     assert team_registry.tags(repository) == ["main"]
 
+    # The doctor checks the same setup before a build: registry answers, refs, export mode.
+    doctor = project.inv("doctor", "--json", DOCKYARD_TEAM_CACHE=prefix)
+    check = next(c for c in json.loads(doctor.stdout)["checks"] if c["id"] == "team-cache")
+    assert check["status"] == "PASS", check
+    assert f"registry {team_registry.address} answers" in check["reason"]
+    assert ("mode=max" in check["reason"]) is (expected == "registry"), check
+
     # The teammate's fresh machine: the third engine, its build cache emptied, over TLS.
     tls_engine.forget_builds()
     fresh = project.inv(

@@ -5,11 +5,15 @@ cache: tests/data/rawjson/teamcache_fresh_inline.err)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from dockyard import remote, teamcache
+from dockyard.doctor.checks.project import check_team_cache
+from dockyard.doctor.facts import ProjectFacts
+from dockyard.doctor.report import FAIL, PASS, WARN, CheckResult
 from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import SettingsError
 from dockyard.progress import RawJsonStream
@@ -188,3 +192,56 @@ def test_remote_engines_are_named(environ: dict[str, str], place: str, far: bool
     assert remote.where(stack, environ) == place
     assert remote.is_remote(stack, environ) is far
     assert remote.engine_line(stack, environ).startswith("remote engine: " if far else "engine: ")
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_inline_cache_misses_the_install_in_a_copied_from_stage() -> None:
+    optimized = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
+    missed = teamcache.inline_misses(optimized, None, {})
+    assert len(missed) == 1 and "pip install" in missed[0] and missed[0].endswith("(stage deps)")
+    naive = (REPO / "backend" / "Dockerfile.naive").read_text(encoding="utf-8")
+    assert teamcache.inline_misses(naive, None, {}) == []
+
+
+def _doctor(setting: str, store: str, cache_to: tuple[str, ...] = ()) -> CheckResult:
+    optimized = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
+    facts = teamcache.doctor_facts(
+        setting,
+        project="p",
+        builds={"backend": (optimized, cache_to, None, {})},
+        root=CAPTURE.parent,
+        image_store=store,
+        reachable_engine=True,
+    )
+    return check_team_cache(ProjectFacts("p", team_cache=facts))
+
+
+def test_doctor_team_cache_verdicts() -> None:
+    assert _doctor("", "classic").status == PASS
+    assert _doctor("", "classic", ("type=registry,ref=r.example.com/x",)).status == FAIL
+    assert _doctor("", "containerd", ("type=registry,ref=r.example.com/x",)).status == PASS
+    bad = _doctor("https://r.example.com/x", "classic")
+    assert bad.status == FAIL and "without a scheme" in bad.reason
+    down = _doctor("127.0.0.1:9/team", "containerd")  # port 9: nothing listens
+    assert down.status == WARN and "unreachable" in down.reason
+
+
+def test_doctor_warns_about_inline_cache_stages_when_the_registry_answers() -> None:
+    # The facts as gathered with a registry that answered (the docker tier asks a real one).
+    optimized = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
+    misses = tuple(f"backend: {m}" for m in teamcache.inline_misses(optimized, None, {}))
+    mode, why = teamcache.export_mode("classic")
+    facts = teamcache.DoctorFacts(
+        "r.example.com/team", registry="r.example.com", refs=("r.example.com/team/p/backend:main",),
+        mode=mode, why=why, inline_misses=misses,
+    )  # fmt: skip
+    inline = check_team_cache(ProjectFacts("p", team_cache=facts))
+    assert inline.status == WARN and inline.details[0].startswith("backend: `RUN")
+    mode, why = teamcache.export_mode("containerd")
+    full = check_team_cache(
+        ProjectFacts("p", team_cache=replace(facts, mode=mode, why=why, inline_misses=()))
+    )
+    assert full.status == PASS and "mode=max" in full.reason
+    assert full.details == ("ref r.example.com/team/p/backend:main",)
