@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.conftest import PYTHON_IMAGE
 from tests.docker.helpers import Project, free_port, remove_images, unique
-from tests.teambed import running_registry
+from tests.teambed import Registry
 
 DOCKERFILE = """\
 FROM {base} AS deps
@@ -105,18 +105,17 @@ def _config_with_sentinel(root: Path, registry: str) -> Path:
     return config
 
 
-def refused_push_case(project: Project, scratch: Path) -> subprocess.CompletedProcess[str]:
+def refused_push_case(project: Project, registry: Registry) -> subprocess.CompletedProcess[str]:
     """Push to a registry that refuses every push, with a sentinel password in the login
     store; the finished command (its one error line is checked by the caller too)."""
-    with running_registry(scratch, readonly=True) as registry:
-        config = _config_with_sentinel(project.root, registry.address)
-        done = project.inv(
-            "build-fast",
-            "--push-cache",
-            "--json",
-            DOCKYARD_TEAM_CACHE=f"{registry.address}/team",
-            DOCKER_CONFIG=str(config),
-        )
+    config = _config_with_sentinel(project.root, registry.address)
+    done = project.inv(
+        "build-fast",
+        "--push-cache",
+        "--json",
+        DOCKYARD_TEAM_CACHE=f"{registry.address}/team",
+        DOCKER_CONFIG=str(config),
+    )
     report = json.loads(done.stdout)
     assert report["status"] == "ok" and report["team_cache"]["services"]["app"]["push_error"]
     assert image_exists(project.env["TC_IMAGE"])

@@ -26,7 +26,7 @@ from tests.conftest import PYTHON_IMAGE
 from tests.docker import teamcache_cases
 from tests.docker.helpers import REPO, Project, unique
 from tests.docker.teamcache_cases import team_project
-from tests.teambed import TlsEngine, make_certificates
+from tests.teambed import Registry, TlsEngine, make_certificates
 
 pytestmark = pytest.mark.docker
 
@@ -307,9 +307,9 @@ def test_registry_down_during_a_build(tmp_path: Path) -> None:
     )
 
 
-def test_push_refused(tmp_path: Path) -> None:
+def test_push_refused(tmp_path: Path, readonly_registry: Registry) -> None:
     with team_project(tmp_path / "tc") as proj:
-        done = teamcache_cases.refused_push_case(proj, tmp_path / "readonly")
+        done = teamcache_cases.refused_push_case(proj, readonly_registry)
     assert_one_error(done, "refused: ", hint="the image is built and kept")
 
 
