@@ -291,6 +291,8 @@ def run_build(
         team_cache=team,
     )
     outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
+    if team is not None:
+        teamcache.record(settings.ledger_path, outcome.build_id, team)
     if status == "interrupted":
         raise Interrupted(
             "build interrupted; it is recorded in the ledger as interrupted",

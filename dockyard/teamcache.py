@@ -533,3 +533,62 @@ def doctor_facts(
         inline_misses=tuple(misses),
         unsupported_cache_to=unsupported,
     )
+
+
+# -- the ledger's record of it ------------------------------------------------------------------
+
+_LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS team_cache (
+    build_id  INTEGER NOT NULL,          -- builds(id) of the build ledger
+    service   TEXT NOT NULL,
+    ref       TEXT NOT NULL,             -- the service's ref (exported to with --push-cache)
+    imported  TEXT NOT NULL,             -- JSON list of the refs BuildKit imported
+    export    TEXT,                      -- registry | inline | compose | NULL (no export)
+    pushed    INTEGER NOT NULL,
+    push_error TEXT
+);
+"""
+
+
+def record(ledger_path: Path, build_id: int, team: TeamCachePlan) -> None:
+    """Keep the refs a build used beside its ledger row (its own table in the ledger file, so
+    the ledger's own schema stays as it is). Only refs: never a credential."""
+    import sqlite3
+    from contextlib import closing
+
+    try:
+        with closing(sqlite3.connect(ledger_path, timeout=30, isolation_level=None)) as db:
+            db.executescript(_LEDGER_SCHEMA)
+            db.executemany(
+                "INSERT INTO team_cache VALUES (?,?,?,?,?,?,?)",
+                [
+                    (
+                        build_id,
+                        name,
+                        svc.push_ref,
+                        json.dumps(svc.imported),
+                        svc.export or None,
+                        int(svc.pushed),
+                        svc.push_error or None,
+                    )
+                    for name, svc in team.services.items()
+                ],
+            )
+    except sqlite3.Error as exc:
+        raise DockyardError(
+            f"cannot record the team cache in the build ledger at {ledger_path}: {exc}",
+            "set DOCKYARD_LEDGER (or DOCKYARD_STATE_DIR) to a writable place",
+        ) from None
+
+
+def recorded(ledger_path: Path, build_id: int) -> dict[str, str]:
+    """service -> ref of one recorded build ({} when it used no team cache)."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(ledger_path, timeout=30)) as db:
+        db.executescript(_LEDGER_SCHEMA)
+        rows = db.execute(
+            "SELECT service, ref FROM team_cache WHERE build_id = ?", (build_id,)
+        ).fetchall()
+    return {str(service): str(ref) for service, ref in rows}

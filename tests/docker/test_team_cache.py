@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard import teamcache
 from tests.conftest import DockerStack
 from tests.docker.helpers import Project, image_store, steps_of, unique
 from tests.docker.teamcache_cases import team_project
@@ -74,6 +75,9 @@ def test_push_cache_lets_a_fresh_tls_engine_reuse_every_step(
     got = rebuilt["team_cache"]["services"]["app"]
     assert got["imported"] == [service["ref"]], got
     assert got["team_steps"] >= 1 and got["cached_steps"] == len(cached), got
+    # the ledger keeps the ref each build used
+    ledger = project.root / ".state" / "ledger.sqlite3"
+    assert teamcache.recorded(ledger, rebuilt["build_id"]) == {"app": service["ref"]}
     # build-fast says where it built and how much context it sent there
     assert (rebuilt["engine"], rebuilt["remote"]) == (tls_engine.host, True)
     sent = rebuilt["services"][0]["context_bytes"]
