@@ -4,8 +4,10 @@ engine runs on another host (tcp://, ssh://, or a context other than `default`).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from dockyard.engine.stackinfo import StackInfo
 from dockyard.units import format_size
@@ -13,18 +15,32 @@ from dockyard.units import format_size
 LOCAL_SCHEMES = ("unix://", "npipe://")
 
 
-def where(stack: StackInfo, environ: Mapping[str, str] | None = None) -> str:
+def current_context(environ: Mapping[str, str]) -> str:
+    """The docker CLI's current context from its config file (no docker call)."""
+    folder = environ.get("DOCKER_CONFIG") or str(Path.home() / ".docker")
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return str(config.get("currentContext") or "") if isinstance(config, dict) else ""
+
+
+def where(stack: StackInfo | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """Where the engine is; read from the environment and the CLI's config (as the CLI does),
+    so deciding costs no docker call."""
     environ = os.environ if environ is None else environ
     host = environ.get("DOCKER_HOST", "")
     if host:
         return host
-    context = environ.get("DOCKER_CONTEXT", "") or stack.context
+    context = environ.get("DOCKER_CONTEXT", "") or current_context(environ)
+    if not context and stack is not None:
+        context = stack.context
     if context and context != "default":
         return f"docker context {context}"
     return "the local socket"
 
 
-def is_remote(stack: StackInfo, environ: Mapping[str, str] | None = None) -> bool:
+def is_remote(stack: StackInfo | None = None, environ: Mapping[str, str] | None = None) -> bool:
     """True for an engine reached over the network (or through a non-default context, which
     dockyard cannot see into: it is not treated as local)."""
     place = where(stack, environ)

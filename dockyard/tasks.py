@@ -114,7 +114,7 @@ def build_fast(
         services = build.choose_services(engine, service or [])
         team = teamcache.prepare(engine, services, push=push_cache)
         notes = render.make_console(stderr=True)
-        remote_engine = remote.is_remote(engine.stack)
+        remote_engine = remote.is_remote()
         if remote_engine:
             render.info(notes, remote.engine_line(engine.stack))
         if team is not None:
@@ -127,7 +127,7 @@ def build_fast(
             import json as json_module
 
             outcome = build.run_build(engine, services, no_cache=no_cache, pull=pull, team=team)
-            payload = {**outcome.to_dict(), "engine": remote.where(engine.stack)}
+            payload = {**outcome.to_dict(), "engine": remote.where()}
             print(json_module.dumps({**payload, "remote": remote_engine}, indent=2))
         else:
             out = render.make_console()

@@ -187,8 +187,11 @@ def test_context_bytes_come_from_the_stream() -> None:
         ({}, "the local socket", False),
     ],
 )
-def test_remote_engines_are_named(environ: dict[str, str], place: str, far: bool) -> None:
+def test_remote_engines_are_named(
+    environ: dict[str, str], place: str, far: bool, tmp_path: Path
+) -> None:
     stack = StackInfo(engine="28.5.2", image_store="containerd")
+    environ = {**environ, "DOCKER_CONFIG": str(tmp_path)}  # no config file: no current context
     assert remote.where(stack, environ) == place
     assert remote.is_remote(stack, environ) is far
     assert remote.engine_line(stack, environ).startswith("remote engine: " if far else "engine: ")
@@ -263,3 +266,10 @@ def test_the_ledger_keeps_the_refs_of_a_build(tmp_path: Path) -> None:
         "worker": "127.0.0.1:5000/t/p/worker:main",
     }
     assert teamcache.recorded(ledger, 8) == {}
+
+
+def test_the_clis_current_context_counts(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"currentContext": "ci-box"}', encoding="utf-8")
+    environ = {"DOCKER_CONFIG": str(tmp_path)}
+    assert remote.where(None, environ) == "docker context ci-box"
+    assert remote.is_remote(None, environ)
