@@ -8,21 +8,23 @@ the last successful build of that service in the ledger.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import fingerprint, misses, teamcache
-from dockyard.compose import BuildSpec
+from dockyard import fingerprint, misses, pulls, signals, teamcache
+from dockyard.compose import BuildSpec, shown_path
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
-from dockyard.errors import BuildFailed, DockyardError, Interrupted
+from dockyard.errors import BuildFailed, DockyardError, PullFailed
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
-from dockyard.progress.runner import run_stream, step_failure
+from dockyard.progress.runner import run_stream, step_failure, step_interruption
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,12 @@ class ServiceResult:
     def status(self) -> str:
         return "ok" if self.report.ok else "failed"
 
+    @property
+    def first_build(self) -> bool:
+        """No earlier good build to compare with: every step that ran has the same reason,
+        said once for the service (`reasons_note`), not once per step."""
+        return misses.nothing_to_compare(self.previous.steps if self.previous else None)
+
     def to_dict(self) -> dict[str, Any]:
         data = self.report.to_dict(failure_lines=DEFAULT_FAILURE_LINES)
         data.update(
@@ -81,6 +89,7 @@ class ServiceResult:
             base_digest=self.base_digest,
             context_digest=self.fingerprint.digest if self.fingerprint else None,
             reasons=self.reasons,
+            reasons_note=misses.NO_EARLIER_BUILD if self.first_build and self.reasons else None,
             step_source=self.step_source or None,
             no_steps=self.no_steps or None,
             context_bytes=self.context_bytes,
@@ -116,7 +125,7 @@ class BuildOutcome:
         team = {"team_cache": self.team_cache.to_dict()} if self.team_cache else {}
         return {
             **team,
-            "build_id": self.build_id,
+            "build_id": self.build_id or None,  # None: the ledger could not record it
             "started_at": self.started_at,
             "status": self.status,
             "seconds": self.seconds,
@@ -170,15 +179,42 @@ def plan_service(engine: EngineProtocol, service: str) -> ServicePlan:
     )
 
 
-def base_digest(engine: EngineProtocol, images: Sequence[str]) -> str:
-    """Image ids of the local base images, joined; '' for one that is not here yet."""
-    ids = []
-    for image in images:
-        try:
-            ids.append(str(engine.image_inspect(image).get("Id", "")))
-        except DockyardError:
-            ids.append("")
-    return ",".join(ids) if any(ids) else ""
+def base_digests(engine: EngineProtocol, plans: Sequence[ServicePlan]) -> dict[str, str]:
+    """Per service, the image ids of its local base images joined ('' for one not here yet);
+    one inspect for every base image of every service."""
+    found = _inspect_all(engine, [image for plan in plans for image in plan.base_images])
+    digests = {}
+    for plan in plans:
+        ids = [str(found.get(image, {}).get("Id", "")) for image in plan.base_images]
+        digests[plan.service] = ",".join(ids) if any(ids) else ""
+    return digests
+
+
+def _inspect_all(engine: EngineProtocol, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """What the engine knows of these images; nothing when it cannot say (the build reports)."""
+    try:
+        return engine.images_inspect(references)
+    except DockyardError:
+        return {}
+
+
+def _before_build(
+    engine: EngineProtocol, plans: Sequence[ServicePlan], ledger: Ledger
+) -> tuple[
+    dict[str, fingerprint.ContextFingerprint], dict[str, str], dict[str, ServiceBuild | None], str
+]:
+    """Per service: the context fingerprint, the base images' ids and the last successful
+    build; and the project's git commit."""
+    cache = fingerprint.FingerprintCache(engine.settings.state_dir / "fingerprints.json")
+    fingerprints = {
+        plan.service: fingerprint.fingerprint_context(
+            plan.context_dir, cache=cache, dockerfile=plan.dockerfile
+        )
+        for plan in plans
+    }
+    project = engine.project_name
+    previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
+    return fingerprints, base_digests(engine, plans), previous, git_commit(engine.settings.root)
 
 
 def git_commit(root: Path) -> str:
@@ -207,46 +243,45 @@ def run_build(
     no_cache: bool = False,
     pull: bool = False,
     on_events: Callable[[list[Event], RawJsonStream], None] = lambda events, stream: None,
+    ledger: Ledger | None = None,
     team: teamcache.TeamCachePlan | None = None,
 ) -> BuildOutcome:
     """Build `services`, feed progress to `on_events`, record the build, return the outcome.
 
     Raises BuildFailed (with the failing step's last log lines) or Interrupted after the
-    failure has been recorded in the ledger.
+    failure has been recorded in the ledger. A ledger that cannot be used never stops the
+    build: `ledger.warnings` (the caller's ledger, else one for the settings) says why.
     """
     settings = engine.settings
-    ledger = Ledger(settings.ledger_path)
-    ledger.check_writable()
+    if ledger is None:
+        ledger = Ledger(settings.ledger_path)
     plans = [plan_service(engine, name) for name in services]
-    cache = fingerprint.FingerprintCache(settings.state_dir / "fingerprints.json")
-    fingerprints = {
-        plan.service: fingerprint.fingerprint_context(
-            plan.context_dir, cache=cache, dockerfile=plan.dockerfile
-        )
-        for plan in plans
-    }
-    bases = {plan.service: base_digest(engine, plan.base_images) for plan in plans}
     project = engine.project_name
-    previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
-
-    run = run_stream(
-        engine.build_stream(
-            services,
-            no_cache=no_cache,
-            pull=pull,
-            extra_files=[team.override] if team and team.override else [],
-        ),
-        # Compose 2.40 hands one service to bake as one target, whose steps carry no service
-        # prefix (buildx prefixes only when it builds several): they are that service's.
-        RawJsonStream(
-            [p.service for p in plans], default_service=plans[0].service if len(plans) == 1 else ""
-        ),
-        on_events=on_events,
-    )
+    # What the comparison after the build needs (context fingerprints, base image ids, the
+    # last good builds, the commit) is gathered while the build runs: on a cached build that
+    # is most of dockyard's own time, and none of it depends on the build.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-prepare") as pool:
+        prepared = pool.submit(_before_build, engine, plans, ledger)
+        run = run_stream(
+            engine.build_stream(
+                services,
+                no_cache=no_cache,
+                pull=pull,
+                extra_files=[team.override] if team and team.override else [],
+            ),
+            # Compose 2.40 hands one service to bake as one target, whose steps carry no
+            # service prefix (buildx prefixes only when it builds several): they are its.
+            RawJsonStream(
+                [p.service for p in plans],
+                default_service=plans[0].service if len(plans) == 1 else "",
+            ),
+            on_events=on_events,
+        )
+        fingerprints, bases, previous, commit = prepared.result()
     status = run.status
     error = run.error.message if run.error else ""
-    if status == "interrupted" and not error:
-        error = "interrupted (Ctrl-C)"
+    if status == "interrupted":
+        error = f"interrupted ({signals.signal_name(run.signum or signal.SIGINT)})"
 
     reports = {plan.service: run.report(plan.service) for plan in plans}
     sources = dict.fromkeys(reports, "stream")
@@ -258,6 +293,7 @@ def run_build(
         sources.update({name: "history" if name in recovered else "" for name in blank})
         no_steps = {name: why for name in blank if name not in recovered}
 
+    built = _inspect_all(engine, [p.image for p in plans if reports[p.service].ok])
     results = []
     for plan in plans:
         report = reports[plan.service]
@@ -271,12 +307,9 @@ def run_build(
             no_steps=no_steps.get(plan.service, ""),
             context_bytes=run.stream.context_bytes(plan.service),
         )
-        if report.ok:
-            try:
-                image = engine.image_inspect(plan.image)
-                result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
-            except DockyardError:
-                pass
+        if plan.image in built:
+            image = built[plan.image]
+            result.image_id, result.image_size = str(image.get("Id", "")), image.get("Size")
         result.reasons = _reasons(result)
         results.append(result)
 
@@ -290,16 +323,24 @@ def run_build(
         started_at=run.started_at.isoformat(timespec="seconds"),
         team_cache=team,
     )
-    outcome.build_id = ledger.record(_record(outcome, project, git_commit(settings.root), no_cache))
-    if team is not None:
-        teamcache.record(settings.ledger_path, outcome.build_id, team)
+    outcome.build_id = ledger.record(_record(outcome, project, commit, no_cache))
+    if team is not None and outcome.build_id:
+        # Only when the ledger recorded the build; like the ledger, it never fails the build.
+        teamcache.record(ledger.path, outcome.build_id, team)
     if status == "interrupted":
-        raise Interrupted(
-            "build interrupted; it is recorded in the ledger as interrupted",
-            "run `inv build-fast` again; finished steps are cached",
+        raise step_interruption(
+            "build",
+            run,
+            [result.report for result in results],
+            "run it again: finished steps are cached; "
+            + (
+                "the build is in `inv timing --history` as interrupted"
+                if outcome.build_id
+                else "the ledger could not record this build"
+            ),
         )
     if status == "failed":
-        raise build_failure(outcome, error)
+        raise pull_failure(engine, outcome, run.stderr, pull=pull) or build_failure(outcome, error)
     return outcome
 
 
@@ -400,13 +441,40 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
     )
 
 
+def pull_failure(
+    engine: EngineProtocol, outcome: BuildOutcome, stderr: str, *, pull: bool = False
+) -> PullFailed | None:
+    """The failed build as a failed pull, when an image it needs could not be pulled: the
+    image, where the Dockerfile names it, why, what to do. None for any other failure."""
+    project = engine.project
+    for result in outcome.services:
+        build = result.plan.build
+        if result.report.ok is not False:
+            continue
+        failure = pulls.build_pull_failure(
+            result.report,
+            stderr,
+            dockerfile=build.dockerfile_text() or "",
+            shown=shown_path(build.dockerfile_path, project.directory),
+            build_args=build.args,
+            target=build.target,
+            subject=f"the build of {result.service}",
+            variable_for=project.variable_for,
+            is_local=engine.image_exists if pull else None,
+        )
+        if failure is not None:
+            return failure
+    return None
+
+
 def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
     failed = [r for r in outcome.services if r.report.ok is False]
     for result in failed:
         named = step_failure(
             f"build of {result.service}",
             result.report,
-            "fix the step and build again; the failure is in `inv timing --history`",
+            "fix the step and build again"
+            + ("; the failure is in `inv timing --history`" if outcome.build_id else ""),
         )
         if named is not None:
             return named

@@ -20,6 +20,8 @@ from dockyard.settings import go_bool
 # A build context that is not a directory on this machine (Compose passes it to BuildKit).
 _REMOTE_CONTEXT = re.compile(r"^(https?://|git@|git://|ssh://|github\.com/)")
 INLINE_DOCKERFILE = "<dockerfile_inline>"
+# `${NAME:-default}` / `${NAME-default}` in a compose file's text.
+_DEFAULTED_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}")
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -220,6 +222,22 @@ class ComposeProject:
 
     def buildable(self) -> list[str]:
         return [name for name, svc in self.services.items() if svc.buildable]
+
+    def variable_for(self, value: str) -> str | None:
+        """The variable the compose files give `value` as its default (`${POSTGRES_IMAGE:-
+        postgres:16}` -> POSTGRES_IMAGE), so a message can say which one to set; None if none.
+
+        The resolved model keeps no trace of interpolation: this reads the files' text.
+        """
+        for file in self.files:
+            try:
+                text = file.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for match in _DEFAULTED_VARIABLE.finditer(text):
+                if match.group(2).strip().strip("\"'") == value:
+                    return match.group(1)
+        return None
 
     def service(self, name: str) -> Service:
         try:

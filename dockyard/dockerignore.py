@@ -178,7 +178,11 @@ class Pattern:
             prefix = self.cleaned[:-2]
             return lambda path: path.startswith(prefix)
         if self.kind == "suffix":
-            return self.match
+            suffix = self.cleaned[2:]
+            if suffix.startswith("/"):
+                whole = suffix[1:]
+                return lambda path: path.endswith(suffix) or path == whole
+            return lambda path: path.endswith(suffix)
         assert self.regex is not None
         return self.regex.match
 
@@ -290,6 +294,29 @@ class DockerIgnore:
                 matched = not exclusion
         return matched, tuple(info)
 
+    def file_rule(
+        self, parent: ParentInfo | None, live: tuple[bool, ...]
+    ) -> tuple[bool, list[tuple[bool, Callable[[str], object]]]]:
+        """For the files of one directory, `match_using_parent` as (default, tests): a file is
+        excluded by the first of `tests` (last pattern first) that matches it, else `default`.
+
+        In `match_using_parent` the last pattern that hits decides (its skips never change the
+        outcome, only the per-pattern results a directory hands down); a pattern the parent
+        matched always hits. So only the live patterns after the parent's last hit need a test,
+        once per file: the walk's per-file cost is a test or two, not a loop over all patterns.
+        """
+        last = -1
+        if parent:
+            last = max((i for i, hit in enumerate(parent) if hit), default=-1)
+        default = last >= 0 and not self._tests[last][0]
+        tests = [
+            (not exclusion, test)
+            for i, (exclusion, test) in enumerate(self._tests)
+            if i > last and live[i]
+        ]
+        tests.reverse()
+        return default, tests
+
     def can_skip_dir(self, path: str) -> bool:
         """Whether an excluded directory can be skipped without missing a re-included file."""
         if not self.has_exceptions:
@@ -313,24 +340,28 @@ def walk_context(root: str, ignore: DockerIgnore) -> Iterator[tuple[str, os.DirE
             continue
         subdirs: list[tuple[str, str, ParentInfo | None]] = []
         live = ignore.live_patterns(prefix) if use_ignore else None
+        default, tests = ignore.file_rule(parent, live) if live is not None else (False, [])
         for entry in entries:
             rel = prefix + entry.name
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
+            if not is_dir:
+                excluded = default
+                for excludes, test in tests:
+                    if test(rel):
+                        excluded = excludes
+                        break
+                if not excluded:
+                    yield rel, entry
+                continue
+            info: ParentInfo | None = None
             if use_ignore:
                 excluded, info = ignore.match_using_parent(rel, parent, live)
-                if excluded:
-                    if is_dir and not ignore.can_skip_dir(rel):
-                        subdirs.append((entry.path, rel + "/", info))
+                if excluded and ignore.can_skip_dir(rel):
                     continue
-            else:
-                info = None
-            if is_dir:
-                subdirs.append((entry.path, rel + "/", info))
-            else:
-                yield rel, entry
+            subdirs.append((entry.path, rel + "/", info))
         stack.extend(reversed(subdirs))
 
 

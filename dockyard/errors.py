@@ -8,6 +8,7 @@ turn it into `invoke.Exit` at the boundary. Docker's own exceptions are translat
 from __future__ import annotations
 
 import re
+import signal
 from dataclasses import dataclass
 
 
@@ -74,14 +75,28 @@ class BuildFailed(DockyardError):
     """A build step failed; `detail` carries the step's last log lines."""
 
 
+class PullFailed(DockyardError):
+    """An image a build or `up` needs is not local and the engine could not pull it."""
+
+
 class HealthTimeout(DockyardError):
     """`up --wait` gave up: a service is unhealthy, exited, or not healthy in time."""
 
 
 class Interrupted(DockyardError):
-    """Ctrl-C: the work was stopped, what was recorded is safe."""
+    """Ctrl-C or SIGTERM: the work was stopped, what was recorded is safe.
+
+    The exit code is the shell's for the signal: 130 for SIGINT (Ctrl-C), 143 for SIGTERM.
+    """
 
     exit_code = 130
+
+    def __init__(
+        self, message: str, hint: str = "", *, signum: int | None = None, detail: str = ""
+    ) -> None:
+        super().__init__(message, hint, detail=detail)
+        self.signum = signum or signal.SIGINT
+        self.exit_code = 128 + self.signum
 
 
 class CommandFailed(DockyardError):

@@ -90,69 +90,116 @@ class FingerprintCache:
     what other processes saved for other contexts meanwhile, and replaces the file atomically.
     Entries of files modified within 2 s of a fingerprint are not trusted next time (a write in
     the same mtime tick could otherwise go unseen, as git's "racy" index entries). A missing,
-    unreadable or foreign file is an empty cache.
+    unreadable or foreign file is an empty cache, and one that cannot be written is skipped:
+    the cache never fails a build.
     """
 
     VERSION = 1
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._roots = self._read(path)
+        self._roots, self._digests = self._read(path)
         self._dirty: set[str] = set()
 
     @classmethod
-    def _read(cls, path: Path) -> dict[str, dict[str, list[Any]]]:
+    def _read(cls, path: Path) -> tuple[dict[str, dict[str, list[Any]]], dict[str, str | None]]:
+        """(entries per context root, digest per root); empty for a missing or foreign file."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
+            return {}, {}
         if not isinstance(data, dict) or data.get("version") != cls.VERSION:
-            return {}
-        roots = data.get("roots")
+            return {}, {}
+        roots, digests = data.get("roots"), data.get("digests")
         if not isinstance(roots, dict):
-            return {}
-        return {str(k): v for k, v in roots.items() if isinstance(v, dict)}
+            return {}, {}
+        return (
+            {str(k): v for k, v in roots.items() if isinstance(v, dict)},
+            dict(digests) if isinstance(digests, dict) else {},
+        )
 
     def lookup(
-        self, root: str, rel: str, size: int, mtime_ns: int
+        self, root: str, rel: str, size: int, mtime_ns: int, mode: int
     ) -> tuple[str, int | None] | None:
-        """(sha256, lines) remembered for this file if its size and mtime are unchanged."""
-        raw = self._roots.get(root, {}).get(rel)
-        if raw is None or raw[:2] != [size, mtime_ns] or len(raw) < 6 or raw[5] is not None:
+        """(sha256, lines) remembered for this regular file if its size, mtime and permission
+        bits are unchanged."""
+        return self.lookup_in(self._roots.get(root, {}), rel, size, mtime_ns, mode)
+
+    def entries(self, root: str) -> Mapping[str, list[Any]]:
+        """The remembered entries of one context, for `lookup_in` in a loop."""
+        return self._roots.get(root, {})
+
+    @staticmethod
+    def lookup_in(
+        entries: Mapping[str, list[Any]], rel: str, size: int, mtime_ns: int, mode: int
+    ) -> tuple[str, int | None] | None:
+        raw = entries.get(rel)
+        if (
+            not isinstance(raw, list)
+            or len(raw) < 6
+            or raw[0] != size
+            or raw[1] != mtime_ns
+            or raw[3] != mode
+            or raw[5] is not None
+        ):
             return None
         sha, lines = raw[2], raw[4]
         if not isinstance(sha, str) or not (lines is None or isinstance(lines, int)):
             return None
         return sha, lines
 
-    def replace(self, root: str, entries: Mapping[str, FileEntry], *, started_ns: int) -> None:
+    def known_files(self, root: str) -> int:
+        return len(self._roots.get(root, {}))
+
+    def digest(self, root: str) -> str | None:
+        """The digest saved with this context's entries (valid while none of them changed)."""
+        found = self._digests.get(root)
+        return found if isinstance(found, str) else None
+
+    def replace(
+        self, root: str, entries: Mapping[str, FileEntry], *, started_ns: int, digest: str
+    ) -> None:
         fresh = {
             rel: entry.to_list()
             for rel, entry in entries.items()
             if entry.mtime_ns < started_ns - _RACY_NS
         }
-        if self._roots.get(root) != fresh:
+        # The digest is reused only while every entry is in the cache (none racy).
+        kept_digest = digest if len(fresh) == len(entries) else None
+        if self._roots.get(root) != fresh or self._digests.get(root) != kept_digest:
             self._roots[root] = fresh
+            self._digests[root] = kept_digest
             self._dirty.add(root)
 
-    def save(self) -> None:
+    def save(self) -> bool:
+        """Write the cache (atomically); False when it cannot be written (unwritable place,
+        full disk): a cache is only a shortcut, so the next run hashes those files again."""
         if not self._dirty:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        roots = self._read(self.path)
+            return True
+        roots, digests = self._read(self.path)
         roots.update({root: self._roots[root] for root in self._dirty})
-        payload = json.dumps({"version": self.VERSION, "roots": roots}, separators=(",", ":"))
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
+        digests.update({root: self._digests.get(root) for root in self._dirty})
+        payload = json.dumps(
+            {"version": self.VERSION, "roots": roots, "digests": digests}, separators=(",", ":")
+        )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", dir=self.path.parent)
+        except OSError:
+            return False
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(payload)
             os.replace(tmp, self.path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                return False
             raise
-        self._roots = roots
+        self._roots, self._digests = roots, digests
         self._dirty.clear()
+        return True
 
 
 def _hash_file(path: str) -> tuple[str, int | None]:
@@ -197,7 +244,9 @@ def fingerprint_context(
     ignore = DockerIgnore(patterns)
     root = os.path.abspath(context_dir)
     files: dict[str, FileEntry] = {}
-    hashed = 0
+    hashed = links = 0
+    remembered = cache.entries(root) if cache else {}
+    lookup = FingerprintCache.lookup_in
     for rel, entry in walk_context(root, ignore):
         try:
             st = entry.stat(follow_symlinks=False)
@@ -208,10 +257,11 @@ def fingerprint_context(
             target = os.readlink(entry.path)
             sha = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()
             files[rel] = FileEntry(st.st_size, st.st_mtime_ns, sha, mode, None, target)
+            links += 1
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
-        known = cache.lookup(root, rel, st.st_size, st.st_mtime_ns) if cache else None
+        known = lookup(remembered, rel, st.st_size, st.st_mtime_ns, mode) if cache else None
         if known is not None:
             files[rel] = FileEntry(st.st_size, st.st_mtime_ns, known[0], mode, known[1])
             continue
@@ -221,11 +271,17 @@ def fingerprint_context(
             continue
         hashed += 1
         files[rel] = FileEntry(st.st_size, st.st_mtime_ns, sha, mode, lines)
+    digest = None
     if cache is not None:
-        cache.replace(root, files, started_ns=started_ns)
-        cache.save()
+        # Every file found unchanged in the cache, and no other file: the saved digest holds.
+        if hashed == 0 and links == 0 and len(files) == cache.known_files(root):
+            digest = cache.digest(root)
+        if digest is None:
+            digest = _digest(files)
+            cache.replace(root, files, started_ns=started_ns, digest=digest)
+            cache.save()
     return ContextFingerprint(
-        files=files, digest=_digest(files), patterns=ignore.patterns, hashed=hashed
+        files=files, digest=digest or _digest(files), patterns=ignore.patterns, hashed=hashed
     )
 
 

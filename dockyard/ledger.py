@@ -3,21 +3,24 @@
 SQLite (standard library) because a ledger must survive Ctrl-C mid-write and two builds at
 once: each build is one transaction (all or nothing), WAL mode lets readers and a writer work
 together, and a busy timeout makes a second writer wait instead of failing.
+
+The ledger is a record of the work, never a reason for it to fail: see `Ledger`.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-from dockyard.errors import DockyardError
+from typing import Any, Literal, TypeVar
 
 SCHEMA_VERSION = 1
+_HEADER = b"SQLite format 3\x00"  # how every SQLite database file starts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS builds (
@@ -56,8 +59,44 @@ CREATE INDEX IF NOT EXISTS service_builds_by_service ON service_builds(service, 
 """
 
 
-class LedgerError(DockyardError):
-    """The ledger file cannot be opened or written."""
+# Another writer holds the ledger at most this long before a build gives up recording (a
+# build's own transaction takes milliseconds, so two builds at once still both land).
+BUSY_TIMEOUT_S = 5.0
+
+Fault = Literal["corrupt", "full", "locked", "unusable"]
+
+_HINTS: dict[Fault, str] = {
+    "corrupt": "nothing to do: the damaged file is kept for inspection; delete it when done",
+    "full": "free space on that disk, or set DOCKYARD_STATE_DIR (or DOCKYARD_LEDGER) elsewhere",
+    "locked": "another process holds the ledger (a sqlite3 shell? a stuck dockyard?); "
+    "close it, or set DOCKYARD_LEDGER elsewhere",
+    "unusable": "set DOCKYARD_LEDGER (or DOCKYARD_STATE_DIR) to a writable place",
+}
+
+
+def fault_of(exc: BaseException) -> Fault:
+    """What kind of trouble an OSError or sqlite3 error means for the ledger."""
+    if isinstance(exc, OSError):
+        return "full" if exc.errno == errno.ENOSPC else "unusable"
+    name = str(getattr(exc, "sqlite_errorname", "") or "")  # Python 3.11+
+    text = str(exc)
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or (
+        "malformed" in text or "not a database" in text
+    ):
+        return "corrupt"
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return "full"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "is locked" in text:
+        return "locked"
+    return "unusable"
+
+
+@dataclass(frozen=True)
+class LedgerWarning:
+    """Something the ledger could not do; the work went on. One line, with a hint."""
+
+    message: str
+    hint: str
 
 
 @dataclass
@@ -105,42 +144,126 @@ class BuildRecord:
     error: str = ""
 
 
-class Ledger:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+T = TypeVar("T")
 
+
+class Ledger:
+    """The ledger file, used so that it never fails the work.
+
+    A ledger that cannot be read or written (unwritable place, full disk, held by another
+    process past BUSY_TIMEOUT_S) is skipped, and a damaged one is set aside
+    (`<name>.corrupt-<UTC time>`, WAL and SHM files too) and a new one started; what happened
+    is in `warnings`, one line per fault, for the task to show. After a fault other than
+    damage, the rest of the run leaves the ledger alone (no second wait on a lock).
+    """
+
+    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._fault: tuple[Fault, str] | None = None
+        self._missed: set[str] = set()  # "read" / "record": what the fault cost
+        self._set_aside: list[tuple[str, Path]] = []  # (why, where the damaged file went)
+
+    # -- faults -----------------------------------------------------------------------------
+    @property
+    def warnings(self) -> list[LedgerWarning]:
+        found = [
+            LedgerWarning(
+                f"the build ledger at {self.path} was damaged ({why}): kept as {aside.name}, "
+                "a new ledger is started",
+                _HINTS["corrupt"],
+            )
+            for why, aside in self._set_aside
+        ]
+        if self._fault is not None:
+            fault, why = self._fault
+            if "record" in self._missed:
+                what = "this build was not recorded in the build ledger"
+                if "read" in self._missed:
+                    what += " (nor earlier builds read)"
+            else:
+                what = "earlier builds could not be read from the build ledger"
+            found.append(LedgerWarning(f"{what} at {self.path}: {why}", _HINTS[fault]))
+        return found
+
+    def _guarded(self, use: str, action: Callable[[], T], fallback: T) -> T:
+        """`action()`, or `fallback` with the fault kept for `warnings`."""
+        if self._fault is not None:
+            self._missed.add(use)
+            return fallback
+        try:
+            self._check_header()
+            return action()
+        except (OSError, sqlite3.Error) as exc:
+            if fault_of(exc) == "corrupt" and self._move_aside(exc):
+                try:
+                    return action()  # on a new file
+                except (OSError, sqlite3.Error) as again:
+                    exc = again
+            fault = fault_of(exc)
+            if fault == "corrupt":  # damaged, and it could not be moved aside
+                fault, exc = "unusable", OSError(f"{exc}; the file cannot be renamed")
+            self._fault = (fault, str(exc))
+            self._missed.add(use)
+            return fallback
+
+    def _check_header(self) -> None:
+        """A file that is not SQLite is damage found before SQLite opens it: SQLite would
+        delete its -wal file on close, and that file may be all that is left of the builds."""
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(len(_HEADER))
+        except FileNotFoundError:
+            return
+        if head and head != _HEADER:
+            raise sqlite3.DatabaseError("file is not a database")  # SQLite's words for it
+
+    def _move_aside(self, exc: BaseException) -> bool:
+        """Rename the damaged ledger and its -wal/-shm/-journal files; never deletes them."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        number = 1
+        while aside.exists():
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{number}")
+            number += 1
+        try:
+            self.path.replace(aside)
+            for suffix in ("-wal", "-shm", "-journal"):
+                sibling = self.path.with_name(self.path.name + suffix)
+                if sibling.exists():
+                    sibling.replace(aside.with_name(aside.name + suffix))
+        except OSError:
+            return False
+        self._set_aside.append((str(exc), aside))
+        return True
+
+    # -- SQLite -----------------------------------------------------------------------------
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise self._error(exc) from None
+        connection = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         with closing(connection):
-            try:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA busy_timeout=30000")
-                connection.executescript(_SCHEMA)
-                connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                yield connection
-            except sqlite3.DatabaseError as exc:
-                raise self._error(exc) from None
+            connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            yield connection
 
-    def _error(self, exc: BaseException) -> LedgerError:
-        return LedgerError(
-            f"cannot use the build ledger at {self.path}: {exc}",
-            "set DOCKYARD_LEDGER (or DOCKYARD_STATE_DIR) to a writable place",
-        )
-
-    def check_writable(self) -> None:
-        """Fail before a build, not after it, when the ledger cannot be written."""
-        with self._connect() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            connection.execute("ROLLBACK")
+    @staticmethod
+    def _has_tables(db: sqlite3.Connection) -> bool:
+        found = db.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='service_builds'"
+        ).fetchone()
+        return bool(found and found[0])
 
     def record(self, build: BuildRecord) -> int:
-        """Store a build and its services in one transaction; returns the build id."""
+        """Store a build and its services in one transaction; returns the build id, or 0 when
+        the ledger could not keep it (see `warnings`)."""
+        return self._guarded("record", lambda: self._record(build), 0)
+
+    def _record(self, build: BuildRecord) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            if not self._has_tables(db):
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = db.execute(
@@ -187,7 +310,10 @@ class Ledger:
                     )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk does): keep the first error.
+                if db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
                 raise
         return build_id
 
@@ -201,7 +327,8 @@ class Ledger:
         before_build: int | None = None,
         with_context: bool = False,
     ) -> list[ServiceBuild]:
-        """Most recent service builds first, filtered; never creates the file to read it."""
+        """Most recent service builds first, filtered; never creates the file to read it.
+        [] when the ledger cannot be read (see `warnings`)."""
         if not self.path.exists():
             return []
         where: list[str] = ["1=1"]
@@ -219,15 +346,24 @@ class Ledger:
             where.append("s.build_id < ?")
             params.append(before_build)
         context_column = "s.context" if with_context else "'{}'"
+        # Newest first, in the order an index gives without sorting every row: per service,
+        # the (service, build_id) index; else the rowid, which grows with build_id (a build
+        # writes its services right after its own row), read backwards until LIMIT.
+        order = "s.build_id DESC, s.id DESC" if services else "s.id DESC"
         query = (
             "SELECT s.service, s.status, s.seconds, s.steps_total, s.steps_cached, s.cache_ratio,"
             " s.image, s.image_id, s.image_size, s.base_digest, s.context_digest, s.steps,"
             f" s.reasons, {context_column}, s.build_args, s.error, s.build_id, b.started_at,"
             " b.git_commit FROM service_builds s JOIN builds b ON b.id = s.build_id"
-            f" WHERE {' AND '.join(where)} ORDER BY s.build_id DESC, s.id DESC LIMIT ?"
+            f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
         )
+        return self._guarded("read", lambda: self._rows(query, [*params, last]), [])
+
+    def _rows(self, query: str, params: list[object]) -> list[ServiceBuild]:
+        if not self.path.exists():  # set aside just now
+            return []
         with self._connect() as db:
-            rows = db.execute(query, [*params, last]).fetchall()
+            rows = db.execute(query, params).fetchall() if self._has_tables(db) else []
         return [
             ServiceBuild(
                 service=row[0],

@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from dockyard.progress import BuildReport
 
 
+# Said once per service of a first build (and per step in JSON, where each step has a reason).
+NO_EARLIER_BUILD = "no earlier build to compare with"
+
+
+def nothing_to_compare(previous_steps: Sequence[object] | None) -> bool:
+    """No earlier build's steps: every step that ran is new, for the same reason."""
+    return not previous_steps
+
+
 @dataclass(frozen=True)
 class StepRecord:
     """What the ledger keeps of one Dockerfile step of one build (JSON-friendly).
@@ -173,7 +182,7 @@ def explain_misses(
             continue
         earlier = last_rerun_in_stage.get(step.stage)
         if not previous:
-            reason = f"{quoted} ran: no earlier build to compare with"
+            reason = f"{quoted} ran: {NO_EARLIER_BUILD}"
         elif step.key not in by_key and step.instruction not in by_instruction:
             reason = f"{quoted} ran: the instruction is new or changed since the last build"
         elif earlier is not None:

@@ -9,6 +9,7 @@ listing them is fast.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from dockyard.build import BuildOutcome
     from dockyard.engine import Engine
     from dockyard.image.targets import ImageTarget
+    from dockyard.ledger import Ledger
     from dockyard.teamcache import TeamCachePlan
 
 # Invoke config key under which a collection says where its project is (default: the cwd).
@@ -36,16 +38,23 @@ CONFIG_KEY = "dockyard"
 
 @contextlib.contextmanager
 def boundary() -> Iterator[None]:
-    """Expected failures end as one line with a hint and a non-zero exit, never a traceback."""
-    from dockyard import render
+    """Expected failures end as one line with a hint and a non-zero exit, never a traceback.
+
+    Inside, SIGTERM is handled like Ctrl-C (`dockyard.signals`): the task unwinds, stops its
+    docker child, records what it must, and exits 130 (SIGINT) or 143 (SIGTERM).
+    """
+    from dockyard import render, signals
 
     try:
-        yield
+        with signals.handled():
+            yield
     except DockyardError as err:
         render.error(render.make_console(stderr=True), refine_hint(err))
         raise Exit(code=err.exit_code) from None
-    except KeyboardInterrupt:
-        stopped = Interrupted("interrupted", "run the task again when ready")
+    except KeyboardInterrupt as interrupt:
+        signum = signals.signum_of(interrupt)
+        by = "" if signum == signal.SIGINT else f" by {signals.signal_name(signum)}"
+        stopped = Interrupted(f"interrupted{by}", "run the task again when ready", signum=signum)
         render.error(render.make_console(stderr=True), stopped)
         raise Exit(code=stopped.exit_code) from None
 
@@ -69,10 +78,27 @@ def _engine(c: Context, **overrides: Any) -> Engine:
     return Engine(settings)
 
 
+@contextlib.contextmanager
+def _ledger(engine: Engine) -> Iterator[Ledger]:
+    """The build ledger of one task. It never fails the task: what it could not do is one
+    warning line per fault, shown at the end, also when the task itself fails."""
+    from dockyard import render
+    from dockyard.ledger import Ledger
+
+    ledger = Ledger(engine.settings.ledger_path)
+    try:
+        yield ledger
+    finally:
+        console = render.make_console(stderr=True)
+        for problem in ledger.warnings:
+            render.warning(console, problem.message, hint=problem.hint)
+
+
 def _build_and_report(
     engine: Engine,
     services: list[str],
     out: Console,
+    ledger: Ledger,
     team: TeamCachePlan | None = None,
     **flags: bool,
 ) -> BuildOutcome:
@@ -81,7 +107,9 @@ def _build_and_report(
     from dockyard.render import build as render_build
 
     with render_build.LiveBuild(out, services) as view:
-        outcome = build.run_build(engine, services, on_events=view.on_events, team=team, **flags)
+        outcome = build.run_build(
+            engine, services, on_events=view.on_events, ledger=ledger, team=team, **flags
+        )
     render_build.print_build(out, outcome)
     return outcome
 
@@ -123,22 +151,25 @@ def build_fast(
                 render.warning(notes, line)
             for line in lines:
                 render.info(notes, line)
-        if json:
-            import json as json_module
+        with _ledger(engine) as ledger:
+            if json:
+                import json as json_module
 
-            outcome = build.run_build(engine, services, no_cache=no_cache, pull=pull, team=team)
-            payload = {**outcome.to_dict(), "engine": remote.where()}
-            print(json_module.dumps({**payload, "remote": remote_engine}, indent=2))
-        else:
-            out = render.make_console()
-            outcome = _build_and_report(
-                engine, services, out, team=team, no_cache=no_cache, pull=pull
-            )
-            for line in teamcache.summary_lines(team) if team else []:
-                render.info(out, line)
-            if remote_engine:
-                sent = [(r.service, r.context_bytes) for r in outcome.services]
-                render.info(out, remote.context_line(sent))
+                outcome = build.run_build(
+                    engine, services, no_cache=no_cache, pull=pull, ledger=ledger, team=team
+                )
+                payload = {**outcome.to_dict(), "engine": remote.where()}
+                print(json_module.dumps({**payload, "remote": remote_engine}, indent=2))
+            else:
+                out = render.make_console()
+                outcome = _build_and_report(
+                    engine, services, out, ledger, team=team, no_cache=no_cache, pull=pull
+                )
+                for line in teamcache.summary_lines(team) if team else []:
+                    render.info(out, line)
+                if remote_engine:
+                    sent = [(r.service, r.context_bytes) for r in outcome.services]
+                    render.info(out, remote.context_line(sent))
         failure = teamcache.push_failure(team) if team else None
         if failure is not None:
             raise failure
@@ -163,47 +194,54 @@ def timing(
     """Time a build step by step and compare it with earlier ones (--history: just the trend)."""
     import json as json_module
 
-    from dockyard import build, render, timings
-    from dockyard.ledger import Ledger
+    from dockyard import render, timings
     from dockyard.render import timing as render_timing
 
     with boundary():
         engine = _engine(c)
-        ledger = Ledger(engine.settings.ledger_path)
-        out = render.make_console()
-        if history:
-            wanted = engine.project.require(service or [], buildable=True)
-            builds = timings.history(ledger, engine.project_name, wanted, last=last or 20)
+        with _ledger(engine) as ledger:
+            out = render.make_console()
+            if history:
+                wanted = engine.project.require(service or [], buildable=True)
+                builds = timings.history(ledger, engine.project_name, wanted, last=last or 20)
+                if json:
+                    print(json_module.dumps([b.to_dict() for b in builds], indent=2))
+                    return
+                if not builds:
+                    if not ledger.warnings:  # else the warning says why there are none
+                        out.print(
+                            "[muted]no builds recorded yet: run `inv build-fast` or "
+                            "`inv timing`[/muted]"
+                        )
+                    return
+                out.print(render_timing.history_table(builds))
+                render_timing.trend_chart(out, builds)
+                return
+            from dockyard import build  # only to build: --history reads the ledger alone
+
+            services = build.choose_services(engine, service or [])
             if json:
-                print(json_module.dumps([b.to_dict() for b in builds], indent=2))
-                return
-            if not builds:
-                out.print(
-                    "[muted]no builds recorded yet: run `inv build-fast` or `inv timing`[/muted]"
+                outcome = build.run_build(engine, services, ledger=ledger)
+            else:
+                outcome = _build_and_report(engine, services, out, ledger)
+            comparisons = (  # a build the ledger could not keep has nothing to compare with
+                timings.compare(
+                    ledger, engine.project_name, outcome.build_id, services, last=last or 5
                 )
+                if outcome.build_id
+                else []
+            )
+            if json:
+                payload = {
+                    "build": outcome.to_dict(),
+                    "comparisons": [x.to_dict() for x in comparisons],
+                }
+                print(json_module.dumps(payload, indent=2))
                 return
-            out.print(render_timing.history_table(builds))
-            render_timing.trend_chart(out, builds)
-            return
-        services = build.choose_services(engine, service or [])
-        if json:
-            outcome = build.run_build(engine, services)
-        else:
-            outcome = _build_and_report(engine, services, out)
-        comparisons = timings.compare(
-            ledger, engine.project_name, outcome.build_id, services, last=last or 5
-        )
-        if json:
-            payload = {
-                "build": outcome.to_dict(),
-                "comparisons": [x.to_dict() for x in comparisons],
-            }
-            print(json_module.dumps(payload, indent=2))
-            return
-        out.print(
-            f"total: [num]{format_seconds(outcome.seconds)}[/num] (build #{outcome.build_id})"
-        )
-        out.print(render_timing.comparison_table(comparisons))
+            recorded = f"build #{outcome.build_id}" if outcome.build_id else "not recorded"
+            out.print(f"total: [num]{format_seconds(outcome.seconds)}[/num] ({recorded})")
+            if comparisons:
+                out.print(render_timing.comparison_table(comparisons))
 
 
 @task(
@@ -236,7 +274,8 @@ def up(c: Context, build: bool = False, no_build: bool = False, timeout: int = 0
         else:
             to_build = stack.missing_images(engine, services)
         if to_build:
-            _build_and_report(engine, to_build, out)
+            with _ledger(engine) as ledger:
+                _build_and_report(engine, to_build, out, ledger)
         out.print(f"starting [name]{render.escape(engine.project_name)}[/name] ...")
         result = stack.up(
             engine,
@@ -297,7 +336,7 @@ def ps(c: Context) -> None:
 )
 def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -> None:
     """Print the logs of the project's services."""
-    from dockyard import render
+    from dockyard import render, signals
 
     with boundary():
         engine = _engine(c)
@@ -307,9 +346,12 @@ def logs(c: Context, service: str = "", follow: bool = False, tail: int = 100) -
         if not follow:
             out.print(render.escape(engine.logs(service or None, tail=tail)), soft_wrap=True)
             return
-        with contextlib.suppress(KeyboardInterrupt):
+        try:
             for _source, raw in engine.follow_logs(service or None):
                 out.print(render.escape(raw.decode("utf-8", "replace").rstrip()), soft_wrap=True)
+        except KeyboardInterrupt as interrupt:  # Ctrl-C ends following; SIGTERM is an error
+            if signals.signum_of(interrupt) != signal.SIGINT:
+                raise
 
 
 def _names(text: str | None) -> list[str]:
@@ -342,7 +384,8 @@ def size(c: Context, image: str = "", json: bool = False, max_size: str = "") ->
 
     with boundary():
         engine = _engine(c)
-        rows = size_rows(engine, _names(image), max_size=max_size)
+        with _ledger(engine) as ledger:
+            rows = size_rows(engine, _names(image), max_size=max_size, ledger=ledger)
         if json:
             import json as json_module
 
@@ -451,7 +494,7 @@ def _confirm_removal(out: Console, question: str, yes: bool, what: str, hint: st
 
 
 @task(
-    iterable=["scenario", "strategy"],
+    iterable=["scenario", "strategy", "run_id"],
     help={
         "repetitions": "builds per strategy and scenario (default: 3; 1 with --quick)",
         "quick": "1 repetition of code-edit and deps-edit only (a CI smoke run)",
@@ -467,8 +510,9 @@ def _confirm_removal(out: Console, question: str, yes: bool, what: str, hint: st
         "json": "also write the full report (every sample, per-step timings) to this file",
         "markdown": "also write the results table as Markdown (for the README) to this file",
         "check": "exit 1 when a measured target is missed",
-        "clean": "remove the images and cache mounts that killed or --keep runs left behind "
-        "(names them, asks first; not while another benchmark runs), then stop",
+        "clean": "remove the images and cache mounts left by runs whose process has ended "
+        "(killed, --keep); a running benchmark's are left alone. Names them, asks first",
+        "run_id": "with --clean: only this run's leftovers (repeatable)",
     },
 )
 def bench(
@@ -486,6 +530,7 @@ def bench(
     markdown: str = "",
     check: bool = False,
     clean: bool = False,
+    run_id: list[str] | None = None,
 ) -> None:
     """Measure build strategies x scenarios (cold, no change, code edit, dependency added)."""
     import shlex
@@ -497,8 +542,10 @@ def bench(
     with boundary():
         engine = _engine(c)
         out = render.make_console()
+        if run_id and not clean:
+            raise SettingsError("--run-id only goes with --clean", "add --clean, or drop it")
         if clean:
-            leftovers = bench_module.find_leftovers(engine)
+            leftovers = bench_module.find_leftovers(engine, run_id or ())
             render_bench.print_leftovers(out, leftovers)
             if leftovers.describe() and not dry_run:
                 _confirm_removal(
@@ -506,7 +553,7 @@ def bench(
                     "Remove these?",
                     yes,
                     "--clean would remove what is named above",
-                    "add --yes to confirm (not while another benchmark runs: its images are here)",
+                    "add --yes to confirm",
                 )
                 render_bench.print_removed(out, bench_module.remove_leftovers(engine, leftovers))
             return

@@ -550,14 +550,15 @@ CREATE TABLE IF NOT EXISTS team_cache (
 """
 
 
-def record(ledger_path: Path, build_id: int, team: TeamCachePlan) -> None:
+def record(ledger_path: Path, build_id: int, team: TeamCachePlan) -> bool:
     """Keep the refs a build used beside its ledger row (its own table in the ledger file, so
-    the ledger's own schema stays as it is). Only refs: never a credential."""
+    the ledger's own schema stays as it is). Only refs: never a credential. False when the
+    file refused (the ledger's own fault handling has already said so): never an error."""
     import sqlite3
     from contextlib import closing
 
     try:
-        with closing(sqlite3.connect(ledger_path, timeout=30, isolation_level=None)) as db:
+        with closing(sqlite3.connect(ledger_path, timeout=5, isolation_level=None)) as db:
             db.executescript(_LEDGER_SCHEMA)
             db.executemany(
                 "INSERT INTO team_cache VALUES (?,?,?,?,?,?,?)",
@@ -574,11 +575,9 @@ def record(ledger_path: Path, build_id: int, team: TeamCachePlan) -> None:
                     for name, svc in team.services.items()
                 ],
             )
-    except sqlite3.Error as exc:
-        raise DockyardError(
-            f"cannot record the team cache in the build ledger at {ledger_path}: {exc}",
-            "set DOCKYARD_LEDGER (or DOCKYARD_STATE_DIR) to a writable place",
-        ) from None
+    except (OSError, sqlite3.Error):
+        return False
+    return True
 
 
 def recorded(ledger_path: Path, build_id: int) -> dict[str, str]:

@@ -28,6 +28,7 @@ BRIDGE_CIDR=${DOCKYARD_SID_BRIDGE_CIDR:-172.31.251.1/24}
 WAIT_SECONDS=${DOCKERD_WAIT_SECONDS:-90}
 PYTHON_IMAGE=${DOCKYARD_PYTHON_IMAGE:-dockyard-local/python:3.11-slim}
 POSTGRES_IMAGE=${DOCKYARD_POSTGRES_IMAGE:-dockyard-local/postgres:15}
+UV_IMAGE=${DOCKYARD_UV_IMAGE:-dockyard-local/uv:$(sed -n 's/^uv==\([^ ]*\).*/\1/p' "$(dirname "${BASH_SOURCE[0]}")/../backend/uv-requirements.txt")}
 PACKAGES=(docker.io docker-cli docker-buildx docker-compose)
 
 APT=$ROOT/apt
@@ -51,7 +52,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 sid_docker() { DOCKER_CONFIG=$CONFIG "$BIN/docker" -H "$SID_HOST" "$@"; }
 
 first_engine() {
-  if docker info >/dev/null 2>&1 && docker image inspect "$PYTHON_IMAGE" "$POSTGRES_IMAGE" >/dev/null 2>&1; then
+  if docker info >/dev/null 2>&1 && docker image inspect "$PYTHON_IMAGE" "$POSTGRES_IMAGE" "$UV_IMAGE" >/dev/null 2>&1; then
     return
   fi
   log "first engine or its images missing: running scripts/provision-docker.sh"
@@ -244,7 +245,7 @@ check_image_store() {
 
 load_images() {
   local image
-  for image in "$PYTHON_IMAGE" "$POSTGRES_IMAGE"; do
+  for image in "$PYTHON_IMAGE" "$POSTGRES_IMAGE" "$UV_IMAGE"; do
     if sid_docker image inspect "$image" >/dev/null 2>&1; then
       log "$image present in the sid engine"
       continue

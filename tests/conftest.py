@@ -39,6 +39,8 @@ POSTGRES_IMAGE = (
     or os.environ.get("DOCKYARD_POSTGRES_IMAGE")
     or "dockyard-local/postgres:15"
 )
+# uv's image for the bundled backend's Dockerfile.optimized (stand-in: scripts/make_uv_image.py).
+UV_IMAGE = os.environ.get("UV_IMAGE") or "dockyard-local/uv:0.13.9"
 
 # What a stack file may set (anything else in it is ignored).
 _STACK_VARIABLES = ("DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")
@@ -114,7 +116,7 @@ def _probe() -> tuple[str | None, str]:
     if info.returncode != 0 or '"Server":null' in info.stdout.replace(" ", ""):
         last = (info.stderr.strip().splitlines() or ["(no message)"])[-1]
         return f"docker daemon not reachable: {last}", ""
-    for image in (PYTHON_IMAGE, POSTGRES_IMAGE):
+    for image in (PYTHON_IMAGE, POSTGRES_IMAGE, UV_IMAGE):
         probe = subprocess.run(
             ["docker", "image", "inspect", image], capture_output=True, timeout=20, check=False
         )

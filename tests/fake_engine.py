@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from dockyard.compose import ComposeProject
-from dockyard.engine import EngineProtocol, ServiceState
+from dockyard.engine import EngineProtocol, HealthProbe, ServiceState
+from dockyard.engine.process import Stream
 from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import DockyardError, ImageNotFound
 from dockyard.imageref import normalize
@@ -49,6 +50,7 @@ class FakeEngine:
         histories: Mapping[str, list[dict[str, Any]]] | None = None,
         builds: Sequence[BuildScript] = (),
         states: Sequence[ServiceState] = (),
+        health: Mapping[str, Sequence[HealthProbe]] | None = None,
         up_error: DockyardError | None = None,
         compose_error: DockyardError | None = None,
         cache_records: Sequence[dict[str, Any]] = (),
@@ -64,6 +66,7 @@ class FakeEngine:
         self.histories = dict(histories or {})
         self.builds = list(builds)
         self.states = list(states)
+        self.health = {name: list(probes) for name, probes in (health or {}).items()}
         self.up_error = up_error
         self.cache_records = list(cache_records)
         self.references = list(references)
@@ -77,6 +80,7 @@ class FakeEngine:
         self.saved: list[str] = []
         self.removed: list[str] = []
         self.pruned: list[str] = []
+        self.labels: list[dict[str, str]] = []  # the labels of each buildx build, in order
         self.extra_files: list[tuple[Path, ...]] = []
         self.pushed: list[str] = []
         self.push_refused: set[str] = set()
@@ -100,7 +104,7 @@ class FakeEngine:
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
         extra_files: Sequence[Path] = (),
-    ) -> Iterator[tuple[str, bytes]]:
+    ) -> Stream:
         self.calls.append(("build", tuple(services), no_cache, pull))
         self.extra_files.append(tuple(extra_files))
         script = self.builds.pop(0) if self.builds else BuildScript()
@@ -109,9 +113,7 @@ class FakeEngine:
         if script.error is not None:
             raise script.error
 
-    def up_stream(
-        self, services: Sequence[str], *, timeout: int, no_build: bool
-    ) -> Iterator[tuple[str, bytes]]:
+    def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream:
         self.calls.append(("up", tuple(services), timeout, no_build))
         yield "stderr", b" Container p-web-1  Waiting\n"
         if self.up_error is not None:
@@ -123,10 +125,13 @@ class FakeEngine:
     def ps(self) -> list[ServiceState]:
         return list(self.states)
 
+    def health_log(self, container: str) -> list[HealthProbe]:
+        return list(self.health.get(container, []))
+
     def logs(self, service: str | None, *, tail: int | None = None) -> str:
         return f"{service or 'all'}-1  | still starting\n"
 
-    def follow_logs(self, service: str | None) -> Iterator[tuple[str, bytes]]:
+    def follow_logs(self, service: str | None) -> Stream:
         yield "stdout", self.logs(service).encode()
 
     def volumes(self) -> list[str]:
@@ -139,6 +144,13 @@ class FakeEngine:
             if normalize(name) == key or data.get("Id") == reference:
                 return data
         raise ImageNotFound(f"image not found: {reference}", "check the name")
+
+    def images_inspect(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found = {}
+        for reference in references:
+            with contextlib.suppress(ImageNotFound):
+                found[reference] = self.image_inspect(reference)
+        return found
 
     def image_exists(self, reference: str) -> bool:
         try:
@@ -169,6 +181,15 @@ class FakeEngine:
         prefix = pattern.rstrip("*")
         return [ref for ref in self.references if ref.startswith(prefix)]
 
+    def labelled_images(self, label: str) -> list[dict[str, Any]]:
+        key, _, value = label.partition("=")
+        found = []
+        for data in self.images.values():
+            labels = (data.get("Config") or {}).get("Labels") or {}
+            if key in labels and (not value or labels[key] == value) and data not in found:
+                found.append(data)
+        return found
+
     # -- buildx --------------------------------------------------------------------------------
     def buildx_build_stream(
         self,
@@ -177,9 +198,11 @@ class FakeEngine:
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
-    ) -> Iterator[tuple[str, bytes]]:
+    ) -> Stream:
         self.calls.append(("buildx", tag, no_cache))
+        self.labels.append(dict(labels or {}))
         script = self.builds.pop(0) if self.builds else BuildScript()
         yield from script.chunks
         self.images.update(script.produces)
@@ -193,8 +216,10 @@ class FakeEngine:
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
     ) -> str:
         self.calls.append(("buildx-quiet", tag))
+        self.labels.append(dict(labels or {}))
         return "sha256:" + "e" * 64
 
     def history_records(self, since: datetime) -> list[dict[str, Any]]:

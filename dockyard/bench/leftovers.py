@@ -1,12 +1,14 @@
 """What a benchmark owns, by name, and removing it: a run's images and cache mounts at its end,
-and what runs that never got there (killed, `--keep`) left behind."""
+and what runs whose process has ended (killed, `--keep`) left behind, never a live run's."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from dockyard.bench.owner import ANY_RUN_ID, RunState, describe_state, run_state
 
 if TYPE_CHECKING:
     from dockyard.bench.plan import BenchPlan
@@ -14,7 +16,9 @@ if TYPE_CHECKING:
 
 IMAGE_REPOSITORY = "dockyard-bench"
 CACHE_PREFIX = "dockyard-bench"
+RUN_LABEL = "dockyard.bench.run"  # on every image a run builds: its run id
 _ANY_RUN_CACHE = f"{CACHE_PREFIX}-"
+_REFERENCE_SUFFIX = "-engine"  # the tag of the plain no-change build: `<run id>-engine`
 
 # A cache mount's build-cache record (`docker system df -v`) has the description
 # `cached mount <target> from exec <command> with id "/<id>"`.
@@ -47,56 +51,145 @@ def owned_cache_records(records: Iterable[Mapping[str, Any]], prefix: str) -> li
     return owned
 
 
+def run_of_tag(reference: str) -> str:
+    """The run id in a `dockyard-bench/<strategy>:<run id>[-engine]` tag (else the tag)."""
+    tag = reference.rpartition(":")[2]
+    match = ANY_RUN_ID.fullmatch(tag.removesuffix(_REFERENCE_SUFFIX))
+    return match[0] if match else tag
+
+
+def run_of_mount(mount: str) -> str | None:
+    """The run id in a `dockyard-bench-<run id>-...` cache-mount id; None when it has none."""
+    rest = mount.removeprefix(_ANY_RUN_CACHE)
+    match = ANY_RUN_ID.match(rest)
+    return match[0] if match and rest[match.end() :].startswith("-") else None
+
+
 def cleanup(
     engine: EngineProtocol, plan: BenchPlan, tags: Sequence[str], image_ids: Sequence[str]
 ) -> list[str]:
     """Remove the run's images (tags, then the ids it produced) and its cache-mount records."""
-    return _remove(engine, tags, image_ids, plan.cache_prefix)
+    removed = _remove_images(engine, tags, image_ids)
+    records = owned_cache_records(engine.build_cache_records(), plan.cache_prefix)
+    return removed + _prune(engine, records)
 
 
-def _remove(
-    engine: EngineProtocol, tags: Sequence[str], image_ids: Sequence[str], cache_prefix: str
+def _remove_images(
+    engine: EngineProtocol, tags: Sequence[str], image_ids: Sequence[str]
 ) -> list[str]:
-    """Remove images by tag, then by id, then the cache mounts whose id starts with the prefix;
-    return what was removed (an image still used by a container stays, and is not listed)."""
+    """Remove images by tag, then by id; what was removed (an image still used by a container
+    stays, and is not listed)."""
     removed: list[str] = []
     for tag in tags:
         if engine.image_remove(tag):
             removed.append(tag)
     for image_id in image_ids:  # earlier builds' images, dangling once their tag moved on
         if engine.image_remove(image_id):
-            removed.append(f"image {image_id.removeprefix('sha256:')[:12]}")
-    for record in owned_cache_records(engine.build_cache_records(), cache_prefix):
+            removed.append(f"image {short_id(image_id)}")
+    return removed
+
+
+def _prune(engine: EngineProtocol, records: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Remove these cache-mount records, each by its record id."""
+    removed: list[str] = []
+    for record in records:
         record_id = str(record.get("ID") or "")
         if record_id and engine.prune_build_cache_record(record_id):
             removed.append(f"cache mount {mount_id(record) or record_id}")
     return removed
 
 
-@dataclass(frozen=True)
-class Leftovers:
-    """What runs that never reached their cleanup (killed, `--keep`) left behind."""
+def short_id(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
 
-    images: tuple[str, ...]  # `dockyard-bench/<strategy>:<run id>[-engine]`
-    cache_mounts: tuple[str, ...]  # ids `dockyard-bench-<run id>-...`
+
+@dataclass(frozen=True)
+class RunLeftovers:
+    """What one run left in the engine, and whether its process still runs."""
+
+    run_id: str
+    state: RunState
+    images: tuple[str, ...] = ()  # `dockyard-bench/<strategy>:<run id>[-engine]`
+    untagged: tuple[str, ...] = ()  # ids of images with the run's label and no tag
+    cache_mounts: tuple[str, ...] = ()  # ids `dockyard-bench-<run id>-...`
+    cache_records: tuple[dict[str, Any], ...] = ()  # their build-cache records
 
     def describe(self) -> list[str]:
         return [
             *(f"image {name}" for name in self.images),
+            *(f"image {short_id(image_id)} (untagged)" for image_id in self.untagged),
             *(f"cache mount {mount}" for mount in self.cache_mounts),
         ]
 
+    @property
+    def why(self) -> str:
+        return describe_state(self.run_id, self.state)
 
-def find_leftovers(engine: EngineProtocol) -> Leftovers:
-    """Every image tagged in the benchmark's repository and every cache mount with its prefix.
-    (Untagged images of a killed run cannot be told apart from anyone else's.)"""
-    records = owned_cache_records(engine.build_cache_records(), _ANY_RUN_CACHE)
-    mounts = {found for record in records if (found := mount_id(record)) is not None}
-    return Leftovers(tuple(engine.image_references(f"{IMAGE_REPOSITORY}/*")), tuple(sorted(mounts)))
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What benchmark runs left behind, run by run: only runs whose process has ended (`gone`)
+    are removed; a running run's things, and those whose owner cannot be checked, stay."""
+
+    runs: tuple[RunLeftovers, ...] = ()
+
+    @property
+    def gone(self) -> tuple[RunLeftovers, ...]:
+        return tuple(run for run in self.runs if run.state == "gone")
+
+    @property
+    def left_alone(self) -> tuple[RunLeftovers, ...]:
+        return tuple(run for run in self.runs if run.state != "gone")
+
+    def describe(self) -> list[str]:
+        """What `remove_leftovers` removes, each named with its kind."""
+        return [line for run in self.gone for line in run.describe()]
+
+
+def find_leftovers(
+    engine: EngineProtocol,
+    runs: Sequence[str] = (),
+    *,
+    state: Callable[[str], RunState] = run_state,
+) -> Leftovers:
+    """Every benchmark image (by tag, and untagged ones by the run label) and cache mount in the
+    engine, grouped by run, each run with its `state`; only the named runs when `runs` is
+    given."""
+    tags: dict[str, list[str]] = {}
+    for reference in engine.image_references(f"{IMAGE_REPOSITORY}/*"):
+        tags.setdefault(run_of_tag(reference), []).append(reference)
+    untagged: dict[str, list[str]] = {}
+    for image in engine.labelled_images(RUN_LABEL):
+        labels = (image.get("Config") or {}).get("Labels") or {}
+        run_id = str(labels.get(RUN_LABEL) or "")
+        if run_id and not image.get("RepoTags"):
+            untagged.setdefault(run_id, []).append(str(image.get("Id") or ""))
+    records: dict[str, list[dict[str, Any]]] = {}
+    for record in owned_cache_records(engine.build_cache_records(), _ANY_RUN_CACHE):
+        found = mount_id(record) or ""
+        records.setdefault(run_of_mount(found) or found, []).append(record)
+    wanted = set(runs)
+    found_runs = [
+        RunLeftovers(
+            run_id,
+            state(run_id),
+            tuple(sorted(tags.get(run_id, ()))),
+            tuple(sorted(untagged.get(run_id, ()))),
+            tuple(sorted({mount_id(r) or "" for r in records.get(run_id, ())})),
+            tuple(records.get(run_id, ())),
+        )
+        for run_id in sorted({*tags, *untagged, *records})
+        if not wanted or run_id in wanted
+    ]
+    return Leftovers(tuple(found_runs))
 
 
 def remove_leftovers(engine: EngineProtocol, leftovers: Leftovers) -> list[str]:
-    """Remove the listed images and every cache mount of any benchmark run; what was removed,
-    each named with its kind (`image ...`, `cache mount ...`)."""
-    removed = _remove(engine, leftovers.images, (), _ANY_RUN_CACHE)
-    return [f"image {r}" if not r.startswith(("image ", "cache mount ")) else r for r in removed]
+    """Remove what the runs whose process has ended left; what was removed, each named with
+    its kind (`image ...`, `cache mount ...`). Nothing of any other run is touched."""
+    removed: list[str] = []
+    for run in leftovers.gone:
+        images = _remove_images(engine, run.images, run.untagged)
+        removed += [f"image {r}" if r in run.images else r for r in images]
+        removed += _prune(engine, run.cache_records)
+    return removed

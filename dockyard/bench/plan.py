@@ -3,15 +3,14 @@ build context on disk before any Docker call, and described for the user to conf
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard import dockerignore
-from dockyard.bench.leftovers import image_tag, run_cache_prefix
+from dockyard.bench.leftovers import RUN_LABEL, image_tag, run_cache_prefix
+from dockyard.bench.owner import new_run_id, owner_of
 from dockyard.errors import SettingsError
 from dockyard.settings import BenchStrategy, default
 
@@ -48,11 +47,6 @@ class PlannedStrategy:
         return STRATEGY_TITLES.get(self.name, "")
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{secrets.token_hex(2)}"
-
-
 @dataclass(frozen=True)
 class BenchPlan:
     """Everything a run will do and name, decided before any Docker call."""
@@ -78,6 +72,11 @@ class BenchPlan:
 
     def reference_image(self, strategy: str) -> str:
         return image_tag(strategy, f"{self.run_id}-{REFERENCE}")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The label every image of the run carries (also its untagged ones)."""
+        return {RUN_LABEL: self.run_id}
 
     @property
     def cache_prefix(self) -> str:
@@ -310,4 +309,10 @@ def describe_plan(plan: BenchPlan) -> list[str]:
         f"cache mounts it creates and removes at the end: ids {plan.cache_prefix}*",
         "left alone: every other image, cache mount and build-cache record",
     ]
+    owner = owner_of(plan.run_id)
+    if owner is not None:
+        lines.append(
+            f"run {plan.run_id}: images labelled {RUN_LABEL}={plan.run_id}; while process "
+            f"{owner.pid} runs, `inv bench --clean` anywhere leaves them alone"
+        )
     return lines

@@ -12,9 +12,11 @@ from typing import Any
 from dockyard.bench.installer import InstallerCounts
 from dockyard.bench.plan import REFERENCE, BenchPlan
 
-# Targets of the issue, as ratios to the baseline ("naive") in the same run.
-RATIO_TARGETS: Mapping[str, float] = {"code-edit": 0.02, "deps-edit": 0.15, "cold": 0.50}
-NO_CHANGE_TARGET = 1.5  # optimized no-change within 1.5x the engine's own fully cached build
+# Targets, as ratios to the baseline ("naive") in the same run.
+RATIO_TARGETS: Mapping[str, float] = {"deps-edit": 0.12, "cold": 0.35}
+# Targets as multiples of the engine's own fully cached build of the same Dockerfile (the
+# floor: a build cannot beat one that does nothing; a share of naive depends on naive's weight).
+FLOOR_TARGETS: Mapping[str, float] = {"code-edit": 1.2, "no-change": 1.5}
 IMPORT_TARGET = 0.5  # seconds to import the app at container start
 TARGET_STRATEGY = "optimized"
 
@@ -191,17 +193,18 @@ class BenchReport:
                     None if value is None else value <= limit,
                 )
             )
-        mine = self.stats(TARGET_STRATEGY, "no-change")
         floor = self.stats(TARGET_STRATEGY, REFERENCE)
-        value = ratio(mine.median if mine else None, floor.median if floor else None)
-        results.append(
-            BenchTarget(
-                f"no-change: {TARGET_STRATEGY} / engine's fully cached build",
-                f"<= {NO_CHANGE_TARGET:.1f}x",
-                "-" if value is None else f"{value:.2f}x",
-                None if value is None else value <= NO_CHANGE_TARGET,
+        for scenario, times in FLOOR_TARGETS.items():
+            mine = self.stats(TARGET_STRATEGY, scenario)
+            value = ratio(mine.median if mine else None, floor.median if floor else None)
+            results.append(
+                BenchTarget(
+                    f"{scenario}: {TARGET_STRATEGY} / engine's fully cached build",
+                    f"<= {times:.1f}x",
+                    "-" if value is None else f"{value:.2f}x",
+                    None if value is None else value <= times,
+                )
             )
-        )
         imp = self.import_stats(TARGET_STRATEGY)
         cpu = self.import_cpu_stats(TARGET_STRATEGY)
         measured = "-" if imp is None else f"{imp.median:.2f} s"

@@ -20,9 +20,11 @@ from dockyard.bench.installer import installer_counts
 from dockyard.bench.leftovers import cleanup
 from dockyard.bench.plan import REFERENCE, BenchPlan, PlannedStrategy
 from dockyard.bench.report import BenchReport, Sample, StepTime
+from dockyard.compose import shown_path
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.progress import BuildReport, Event, RawJsonStream
-from dockyard.progress.runner import run_stream, step_failure
+from dockyard.progress.runner import run_stream, step_failure, step_interruption
+from dockyard.pulls import build_pull_failure as pull_failure
 
 if TYPE_CHECKING:
     from dockyard.engine import EngineProtocol
@@ -196,6 +198,7 @@ class BenchRun:
                 dockerfile=folder / strategy.scratch_dockerfile,
                 tag=image,
                 build_args=self._build_args(strategy, rep),
+                labels=plan.labels,
                 no_cache=scenario == "cold",
             ),
             RawJsonStream(default_service=strategy.name),
@@ -204,12 +207,25 @@ class BenchRun:
         seconds = run.seconds
         report = run.report(strategy.name)
         if run.status == "interrupted":
-            raise Interrupted(
-                "benchmark interrupted; its images and cache mounts were removed",
-                "run `inv bench` again when ready",
+            left = "kept (--keep)" if self.keep else "removed"
+            raise step_interruption(
+                f"benchmark build ({' '.join(label.split())})",
+                run,
+                [report],
+                f"run `inv bench` again when ready (its images and cache mounts are {left})",
             )
         if run.error is not None:
-            raise _failure(label, report, run.error)
+            raise pull_failure(
+                report,
+                # buildx writes the rawjson stream on stderr too: only its plain lines are
+                # the command's own words (the stream names every image it loads metadata for)
+                "\n".join(run.stream.plain_text),
+                dockerfile=_read(strategy.dockerfile),
+                shown=shown_path(strategy.dockerfile, self.engine.project.directory),
+                build_args=self._build_args(strategy, rep),
+                subject=f"bench build ({' '.join(label.split())})",
+                variable_for=self.engine.project.variable_for,
+            ) or _failure(label, report, run.error)
         inspect = self.engine.image_inspect(image)
         image_id = str(inspect.get("Id", ""))
         if image_id and image_id not in self._owned.image_ids:
@@ -258,6 +274,7 @@ class BenchRun:
             dockerfile=folder / strategy.scratch_dockerfile,
             tag=tag,
             build_args=self._build_args(strategy, rep),
+            labels=plan.labels,
         )
         seconds = time.monotonic() - started
         if image_id and image_id not in self._owned.image_ids:
@@ -306,6 +323,13 @@ class BenchRun:
                 f"could not remove everything the benchmark made: {err.message} "
                 "(`inv bench --clean` removes what is left)"
             )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _failure(label: str, report: BuildReport, err: DockyardError) -> DockyardError:

@@ -151,6 +151,17 @@ class ExternalImage:
     line: int
     how: str  # "FROM", "COPY --from", "RUN --mount from"
     stage: str
+    # As the Dockerfile writes it, before ARG substitution (`${PYTHON_IMAGE}`).
+    written: str = field(default="", compare=False)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The ARGs the reference is written with (`FROM ${PYTHON_IMAGE}` -> PYTHON_IMAGE)."""
+        return tuple(
+            name
+            for match in _VARIABLE.finditer(self.written)
+            if (name := match.group("braced") or match.group("plain"))
+        )
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,12 @@ class Dockerfile:
     instructions: tuple[Instruction, ...]
     directives: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+
+    def directive_line(self, name: str) -> int | None:
+        """The line of a parser directive (`# syntax=`): directives are only read on the first
+        lines, one a line, and the first line that is none ends them, so the n-th is on line n."""
+        names = [key.lower() for key in self.directives]
+        return names.index(name) + 1 if name in names else None
 
     # -- arguments ---------------------------------------------------------------------------
     @cached_property
@@ -305,13 +322,13 @@ class Dockerfile:
         for stage in self.needed_stages(target, build_args):
             parent = self.parent(stage, build_args)
             if isinstance(parent, str) and parent.lower() != "scratch":
-                found.append(ExternalImage(parent, stage.line, "FROM", stage.label))
+                found.append(ExternalImage(parent, stage.line, "FROM", stage.label, stage.base))
             for ref, line, how in _from_refs(stage):
                 if self.stage_named(ref, before=stage.index) or _stage_by_index(self, ref):
                     continue
                 image = substitute(ref, values)
                 if image.lower() != "scratch":
-                    found.append(ExternalImage(image, line, how, stage.label))
+                    found.append(ExternalImage(image, line, how, stage.label, ref))
         return found
 
     def base_images(

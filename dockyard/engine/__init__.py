@@ -8,7 +8,13 @@ one python-on-whales `DockerClient` made from the Settings. The rest of dockyard
 from __future__ import annotations
 
 from dockyard.engine.buildx import BuildxCommands
-from dockyard.engine.compose import ComposeCommands, ServiceState, parse_compose_ps
+from dockyard.engine.compose import (
+    ComposeCommands,
+    HealthProbe,
+    ServiceState,
+    health_probes,
+    parse_compose_ps,
+)
 from dockyard.engine.errors import docker_errors, translate
 from dockyard.engine.image import ImageCommands
 from dockyard.engine.protocol import EngineProtocol
@@ -17,8 +23,10 @@ from dockyard.engine.system import SystemCommands
 __all__ = [
     "Engine",
     "EngineProtocol",
+    "HealthProbe",
     "ServiceState",
     "docker_errors",
+    "health_probes",
     "parse_compose_ps",
     "translate",
 ]

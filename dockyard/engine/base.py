@@ -1,19 +1,23 @@
 """What every command group of the Engine shares: the settings, one DockerClient, running a
 docker command, and the environment BuildKit needs.
 
-python-on-whales (and pydantic under it) is imported inside the functions that need it, so
-`inv --list` stays fast.
+python-on-whales (and pydantic under it) is imported only where its API is used, never on the
+path of a cached `build-fast`: importing it costs about 0.3 s, the whole of dockyard's overhead
+budget there. Plain command lines (`image inspect`, `compose config`, `system df`, ...) run
+through `run()` below, which raises the same kind of failure python-on-whales does (command,
+exit code, stderr), translated the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard.engine.errors import docker_errors
+from dockyard.engine.errors import DockerCommandFailed, docker_errors
 from dockyard.settings import Settings
 
 if TYPE_CHECKING:
@@ -65,28 +69,41 @@ class EngineBase:
             )
         return self._client
 
-    def client_with_files(self, extra_files: Sequence[Path]) -> DockerClient:
-        """A client like `client`, with more compose files after the project's own."""
-        from python_on_whales import DockerClient
-
-        # Made as `client` is (python-on-whales ignores every option when given a client_config).
-        return DockerClient(
-            compose_files=[*self.settings.compose_files, *extra_files],
-            compose_project_name=self.settings.project_name,
-            compose_profiles=list(self.settings.profiles),
-        )
-
     def errors(self) -> contextlib.AbstractContextManager[None]:
         """Translate Docker failures inside the block (the compose files name the hint)."""
         return docker_errors(self.settings.compose_files)
 
     def run(self, command: Sequence[str]) -> str:
-        """Run a docker command line; its stdout, or a translated error."""
-        from python_on_whales.utils import run
-
+        """Run a docker command line; its stdout (stripped), or a translated error."""
         with self.errors():
-            return str(run(list(command)))
+            return run_command(command)
 
     def docker_cmd(self, *args: str) -> list[str]:
-        """`docker` with the client's global flags (context, host, config), then `args`."""
-        return [*[str(p) for p in self.client.docker_cmd], *args]
+        """`docker` with the client's global flags (an injected client's), then `args`."""
+        if self._client is not None:
+            return [*[str(p) for p in self._client.docker_cmd], *args]
+        return ["docker", *args]
+
+    def compose_cmd(self, *args: str, extra_files: Sequence[Path] = ()) -> list[str]:
+        """`docker compose` with the project's files (then `extra_files`), profiles and name,
+        as python-on-whales' DockerClient builds it from the same settings, then `args`."""
+        command = self.docker_cmd("compose")
+        for path in (*self.settings.compose_files, *extra_files):
+            command += ["--file", str(path)]
+        for profile in self.settings.profiles:
+            command += ["--profile", profile]
+        if self.settings.project_name:
+            command += ["--project-name", self.settings.project_name]
+        return [*command, *args]
+
+
+def run_command(command: Sequence[str]) -> str:
+    """Run a command, return its stdout stripped; raise DockerCommandFailed on a non-zero exit
+    (FileNotFoundError when the program is missing), as python-on-whales' `run` does."""
+    done = subprocess.run(list(command), capture_output=True, check=False)
+    stdout = done.stdout.decode("utf-8", "replace").strip()
+    if done.returncode != 0:
+        raise DockerCommandFailed(
+            command, done.returncode, stdout, done.stderr.decode("utf-8", "replace")
+        )
+    return stdout

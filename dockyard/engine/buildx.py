@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from dockyard.engine.base import BUILDKIT_ENVIRONMENT, EngineBase, environment
+from dockyard.engine.process import Stream, stream_lines
 
 
 def build_command(
@@ -19,6 +20,7 @@ def build_command(
     dockerfile: os.PathLike[str] | str,
     tag: str,
     build_args: Mapping[str, str],
+    labels: Mapping[str, str] | None = None,
     no_cache: bool = False,
     quiet: bool = False,
 ) -> list[str]:
@@ -32,6 +34,8 @@ def build_command(
     command += ["--load"]
     command += ["--file", os.fspath(dockerfile)]
     command += ["--tag", tag]
+    for name, value in (labels or {}).items():
+        command += ["--label", f"{name}={value}"]
     for name, value in build_args.items():
         command += ["--build-arg", f"{name}={value}"]
     if no_cache:
@@ -48,24 +52,25 @@ class BuildxCommands(EngineBase):
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
-    ) -> Iterator[tuple[str, bytes]]:
+    ) -> Stream:
         """Run one build; yield (stream, line) pairs (the rawjson is on stderr).
 
-        Raises the translated error after the last line when the build fails.
+        Raises the translated error after the last line when the build fails; the build
+        stops with the stream.
         """
-        from python_on_whales.utils import stream_stdout_and_stderr
-
         command = build_command(
             self.docker_cmd(),
             context_dir,
             dockerfile=dockerfile,
             tag=tag,
             build_args=build_args,
+            labels=labels,
             no_cache=no_cache,
         )
         with self.errors():
-            yield from stream_stdout_and_stderr(command, env=dict(BUILDKIT_ENVIRONMENT))
+            yield from stream_lines(command, env=BUILDKIT_ENVIRONMENT)
 
     def buildx_build_quiet(
         self,
@@ -74,6 +79,7 @@ class BuildxCommands(EngineBase):
         dockerfile: os.PathLike[str] | str,
         tag: str,
         build_args: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
     ) -> str:
         """A plain quiet `docker buildx build`; returns the image id it prints."""
         command = build_command(
@@ -82,6 +88,7 @@ class BuildxCommands(EngineBase):
             dockerfile=dockerfile,
             tag=tag,
             build_args=build_args,
+            labels=labels,
             quiet=True,
         )
         with environment(BUILDKIT_ENVIRONMENT):
@@ -106,10 +113,6 @@ class BuildxCommands(EngineBase):
     def history_logs(self, ref: str) -> bytes:
         """The record's vertices replayed as BuildKit's raw JSON stream (buildx writes it on
         stderr)."""
-        from python_on_whales.utils import stream_stdout_and_stderr
-
         command = self.docker_cmd("buildx", "history", "logs", "--progress", "rawjson", ref)
         with self.errors():
-            return b"".join(
-                chunk for source, chunk in stream_stdout_and_stderr(command) if source == "stderr"
-            )
+            return b"".join(chunk for source, chunk in stream_lines(command) if source == "stderr")

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.compose import ComposeProject, require_files
+
+if TYPE_CHECKING:
+    from python_on_whales.components.container.models import ContainerState
+
 from dockyard.engine.base import (
     BUILDKIT_ENVIRONMENT,
     PROGRESS_OVERRIDES,
     EngineBase,
     environment,
 )
+from dockyard.engine.process import Stream, stream_lines
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,25 @@ class ServiceState:
     @property
     def ok(self) -> bool:
         return self.state == "running" and self.health in ("", "healthy")
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """One run of a container's healthcheck, as Docker keeps it (`.State.Health.Log`, the
+    last 5): when it started, its exit code (-1: it timed out or could not start), output."""
+
+    started: datetime | None
+    exit_code: int | None
+    output: str
+
+
+def health_probes(state: ContainerState | None) -> list[HealthProbe]:
+    """The healthcheck runs in python-on-whales' `container.state`, oldest first."""
+    health = state.health if state is not None else None
+    return [
+        HealthProbe(run.start, run.exit_code, run.output or "")
+        for run in (health.log or [] if health is not None else [])
+    ]
 
 
 def parse_compose_ps(output: str) -> list[ServiceState]:
@@ -57,13 +82,39 @@ def parse_compose_ps(output: str) -> list[ServiceState]:
     return sorted(states, key=lambda s: (s.service, s.name))
 
 
+def build_command(
+    compose: Sequence[str], services: Sequence[str], *, no_cache: bool, pull: bool
+) -> list[str]:
+    """`docker compose ... build`, one flag per line (the progress mode comes by environment:
+    Compose 2.40 refuses `--progress rawjson`)."""
+    command = [*compose, "build"]
+    command += ["--no-cache"] if no_cache else []
+    command += ["--pull"] if pull else []
+    return [*command, *services]
+
+
+def up_command(
+    compose: Sequence[str], services: Sequence[str], *, timeout: int, no_build: bool
+) -> list[str]:
+    """`docker compose ... up --detach --wait`; no services: all of them."""
+    command = [*compose, "up", "--detach", "--wait"]
+    command += ["--wait-timeout", str(timeout)]
+    command += ["--no-build"] if no_build else []
+    return [*command, *services]
+
+
+def follow_logs_command(compose: Sequence[str], service: str | None) -> list[str]:
+    command = [*compose, "logs", "--no-color", "--follow"]
+    command += ["--tail", "100"]
+    return [*command, *([service] if service else [])]
+
+
 class ComposeCommands(EngineBase):
     @cached_property
     def config(self) -> dict[str, Any]:
         """The resolved compose model (`compose config --format json`), incl. cache_from."""
         require_files(self.settings.compose_files)
-        with self.errors():
-            return dict(self.client.compose.config(return_json=True))
+        return dict(json.loads(self.run(self.compose_cmd("config", "--format", "json"))))
 
     @cached_property
     def project(self) -> ComposeProject:
@@ -85,32 +136,26 @@ class ComposeCommands(EngineBase):
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
         extra_files: Sequence[Path] = (),
-    ) -> Iterator[tuple[str, bytes]]:
+    ) -> Stream:
         """Run `compose build` with BuildKit's raw JSON progress; yield (stream, line) pairs.
 
-        `extra_files` are more compose files (`-f`) after the project's, for this build only
-        (the team cache's cache_from / cache_to). Raises the translated error after the last
-        line when the build fails.
+        `extra_files` are more compose files (`--file`) after the project's, for this build
+        only (the team cache's cache_from / cache_to). Raises the translated error after the
+        last line when the build fails; the build stops with the stream (Ctrl-C, SIGTERM, an
+        error while reading).
         """
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
-        client = self.client_with_files(extra_files) if extra_files else self.client
+        command = build_command(
+            self.compose_cmd(extra_files=extra_files), services, no_cache=no_cache, pull=pull
+        )
         with environment(env, unset=PROGRESS_OVERRIDES), self.errors():
-            yield from client.compose.build(
-                list(services), cache=not no_cache, pull=pull, stream_logs=True
-            )
+            yield from stream_lines(command)
 
-    def up_stream(
-        self, services: Sequence[str], *, timeout: int, no_build: bool
-    ) -> Iterator[tuple[str, bytes]]:
+    def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream:
+        """`compose up --detach --wait`, its output as it comes; stops with the stream."""
+        command = up_command(self.compose_cmd(), services, timeout=timeout, no_build=no_build)
         with environment(BUILDKIT_ENVIRONMENT), self.errors():
-            yield from self.client.compose.up(
-                list(services) or None,
-                detach=True,
-                wait=True,
-                wait_timeout=timeout,
-                no_build=no_build,
-                stream_logs=True,
-            )
+            yield from stream_lines(command)
 
     def down(self, *, volumes: bool = False) -> None:
         with self.errors():
@@ -120,8 +165,12 @@ class ComposeCommands(EngineBase):
         # `compose ps` with -p lists the project even when the file is missing or invalid;
         # reading the model first reports that instead of an empty list.
         self.project  # noqa: B018
-        command = [*self.client.docker_compose_cmd, "ps", "--all", "--format", "json"]
-        return parse_compose_ps(self.run(command))
+        return parse_compose_ps(self.run(self.compose_cmd("ps", "--all", "--format", "json")))
+
+    def health_log(self, container: str) -> list[HealthProbe]:
+        """The last healthcheck runs of a container (`docker container inspect`)."""
+        with self.errors():
+            return health_probes(self.client.container.inspect(container).state)
 
     def logs(self, service: str | None, *, tail: int | None = None) -> str:
         with self.errors():
@@ -132,11 +181,9 @@ class ComposeCommands(EngineBase):
                 )
             )
 
-    def follow_logs(self, service: str | None) -> Iterator[tuple[str, bytes]]:
+    def follow_logs(self, service: str | None) -> Stream:
         with self.errors():
-            yield from self.client.compose.logs(
-                [service] if service else [], follow=True, stream=True, tail="100"
-            )
+            yield from stream_lines(follow_logs_command(self.compose_cmd(), service))
 
     def volumes(self) -> list[str]:
         """Named volumes of the project that exist in the engine."""

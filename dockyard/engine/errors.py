@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -31,6 +32,18 @@ DOCKER_MISSING_HINT = (
 DAEMON_HINT = (
     "start the Docker engine (Docker Desktop or `dockerd`), or fix DOCKER_HOST / the docker context"
 )
+
+
+class DockerCommandFailed(Exception):
+    """A docker command dockyard ran itself exited non-zero; the same fields as
+    python-on-whales' DockerException, so both are translated alike."""
+
+    def __init__(self, command: Sequence[str], return_code: int, stdout: str, stderr: str) -> None:
+        super().__init__(f"{' '.join(command)} exited with {return_code}")
+        self.docker_command = list(command)
+        self.return_code = return_code
+        self.stdout = stdout
+        self.stderr = stderr
 
 
 TLS_HINT = (
@@ -86,6 +99,9 @@ def _classify(call: DockerCall, compose_files: Sequence[Path]) -> DockyardError:
         where = next((g for g in at.groups() if g), None) if at else None
         host = os.environ.get("DOCKER_HOST") or where or "the default socket"
         return DaemonUnreachable(f"no Docker engine answers at {host}", DAEMON_HINT)
+    context = re.search(r'context "([^"]*)": context not found', stderr)
+    if context:
+        return _missing_context(context.group(1))
     env_file = re.search(r"failed to read (\S+): (line \d+: .+)", stderr)
     if env_file:
         return ComposeProjectError(
@@ -143,12 +159,35 @@ def _classify(call: DockerCall, compose_files: Sequence[Path]) -> DockyardError:
     )
 
 
+def _missing_context(name: str) -> DaemonUnreachable:
+    """The docker CLI's context (DOCKER_CONTEXT, else `docker context use`) does not exist."""
+    if os.environ.get("DOCKER_CONTEXT") == name:
+        return DaemonUnreachable(
+            f"docker context {name!r} does not exist (DOCKER_CONTEXT={name})",
+            "`docker context ls` lists the contexts: set DOCKER_CONTEXT to one of them, or "
+            "unset it (then `docker context use` decides)",
+        )
+    return DaemonUnreachable(
+        f"docker context {name!r} does not exist (the current context of the docker CLI)",
+        "`docker context ls` lists the contexts; `docker context use default` (or another) "
+        "picks one",
+    )
+
+
+def _docker_failures() -> tuple[type[BaseException], ...]:
+    """What a Docker call raises: our own command failures, a missing program, and
+    python-on-whales' exceptions once it is imported (nothing raises them before)."""
+    whales = sys.modules.get("python_on_whales")
+    extra = (whales.DockerException, whales.ClientNotFoundError) if whales else ()
+    return (DockerCommandFailed, FileNotFoundError, *extra)
+
+
 @contextlib.contextmanager
 def docker_errors(compose_files: Sequence[Path] = ()) -> Iterator[None]:
     """Translate Docker failures raised inside the block (not KeyboardInterrupt)."""
-    from python_on_whales import ClientNotFoundError, DockerException
-
     try:
         yield
-    except (DockerException, ClientNotFoundError, FileNotFoundError) as exc:
-        raise translate(exc, compose_files=compose_files) from None
+    except Exception as exc:
+        if isinstance(exc, _docker_failures()):
+            raise translate(exc, compose_files=compose_files) from None
+        raise

@@ -1,11 +1,11 @@
-"""`docker image`: inspect, history, save (as a stream), remove, list."""
+"""`docker image`: inspect, history, save (as a stream), remove, list (by name or label)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from dockyard.engine.base import EngineBase
@@ -18,6 +18,26 @@ class ImageCommands(EngineBase):
         """`docker image inspect` as a dict; raises a DockyardError naming the image if absent."""
         output = self.run(self.docker_cmd("image", "inspect", "--format", "{{json .}}", reference))
         return dict(json.loads(output))
+
+    def images_inspect(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """`docker image inspect` of several images in one call: {reference: data} for the
+        ones the engine has (absent ones are left out). One call when all are there (the usual
+        case, e.g. every image right after a build); else one per image, because docker names
+        a missing image in its normalized form and skips it in the output."""
+        wanted = list(dict.fromkeys(references))
+        if not wanted:
+            return {}
+        try:
+            command = self.docker_cmd("image", "inspect", "--format", "{{json .}}", *wanted)
+            output = self.run(command)
+        except ImageNotFound:
+            found = {}
+            for reference in wanted:
+                with contextlib.suppress(ImageNotFound):
+                    found[reference] = self.image_inspect(reference)
+            return found
+        rows = [json.loads(line) for line in output.splitlines() if line.strip()]
+        return dict(zip(wanted, rows, strict=True))
 
     def image_exists(self, reference: str) -> bool:
         """Whether the engine has the image; a daemon that cannot be reached still raises."""
@@ -103,6 +123,30 @@ class ImageCommands(EngineBase):
             )
         )
         return sorted({line.strip() for line in output.splitlines() if line.strip()})
+
+    def labelled_images(self, label: str) -> list[dict[str, Any]]:
+        """`docker image inspect` of every local image with the label (`key` or `key=value`),
+        untagged ones included (`docker image ls` has no labels column: listed, then inspected
+        in one call)."""
+        output = self.run(
+            self.docker_cmd("image", "ls", "--quiet", "--no-trunc", "--filter", f"label={label}")
+        )
+        ids = sorted({line.strip() for line in output.splitlines() if line.strip()})
+        if not ids:
+            return []
+        try:
+            inspected = self.run(
+                self.docker_cmd("image", "inspect", "--format", "{{json .}}", *ids)
+            )
+        except ImageNotFound:  # one was removed meanwhile: ask for each alone
+            return [image for image_id in ids if (image := self._inspect_or_none(image_id))]
+        return [json.loads(line) for line in inspected.splitlines() if line.strip()]
+
+    def _inspect_or_none(self, reference: str) -> dict[str, Any] | None:
+        try:
+            return self.image_inspect(reference)
+        except ImageNotFound:
+            return None
 
 
 def _save_failed(

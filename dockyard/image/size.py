@@ -127,8 +127,15 @@ def previous_build(
     return next((r for r in records[current + 1 :] if r.image_id != image_id), None)
 
 
-def size_rows(engine: EngineProtocol, names: Sequence[str], *, max_size: str = "") -> list[SizeRow]:
-    """One row per image: the named ones, or every image of the project."""
+def size_rows(
+    engine: EngineProtocol,
+    names: Sequence[str],
+    *,
+    max_size: str = "",
+    ledger: Ledger | None = None,
+) -> list[SizeRow]:
+    """One row per image: the named ones, or every image of the project. A ledger that cannot
+    be read leaves `previous` empty (`ledger.warnings` says why)."""
     if max_size:
         parse_size_setting(max_size, "--max-size")  # a bad flag fails before any Docker call
     if names:
@@ -139,7 +146,8 @@ def size_rows(engine: EngineProtocol, names: Sequence[str], *, max_size: str = "
                 targets.append(target)
     else:
         targets = project_images(engine)
-    ledger = Ledger(engine.settings.ledger_path)
+    if ledger is None:
+        ledger = Ledger(engine.settings.ledger_path)
     rows: list[SizeRow] = []
     for target in targets:
         budget, source = budget_for(engine.settings, target, max_size)

@@ -11,6 +11,32 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 _STEP_COUNTER = re.compile(r"^(\d+)/(\d+)$")
+_MOUNT = re.compile(r"--mount=\S+\s*")
+
+
+def one_line(text: str, width: int | None = None) -> str:
+    """Collapse whitespace (newlines of heredocs, continuation indents) to single spaces; cut to
+    `width` characters with a trailing "..." (ASCII: Windows consoles may be cp1252)."""
+    flat = " ".join(text.split())
+    if width is not None and len(flat) > width:
+        return flat[: max(width - 3, 0)] + "..."[: max(width, 0)]
+    return flat
+
+
+def without_mounts(instruction: str) -> str:
+    """`RUN --mount=... --mount=... uv pip sync` says more in a narrow column without its mounts."""
+    return _MOUNT.sub("", instruction)
+
+
+def step_label(
+    stage: str | None, index: int | None, total: int | None, instruction: str, width: int = 60
+) -> str:
+    """How a step is named to a person: `deps 4/5 RUN uv pip install ...` (stage, N/M, the
+    instruction without its mounts, one line, cut to `width`), as the live view shows it."""
+    if index is None:
+        return one_line(instruction, width)
+    where = f"{stage} " if stage else ""
+    return one_line(f"{where}{index}/{total} {without_mounts(instruction)}", width)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeAlias
 
+from dockyard.progress.names import step_label
+
 DEFAULT_FAILURE_LINES = 30
 _CACHE_IMPORT = "importing cache manifest"
+# What BuildKit says when it stopped a step: the client went away (Ctrl-C), or a sibling failed.
+CANCELED = "context canceled"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -75,6 +79,16 @@ class Step:
     def hard_error(self) -> bool:
         """An error that means this step failed (not a missing cache_from image)."""
         return bool(self.error) and not self.is_cache_import
+
+    def label(self, width: int = 60) -> str:
+        """`deps 4/5 RUN uv pip install ...`: stage, N/M and the instruction, cut to `width`."""
+        return step_label(self.stage, self.index, self.total, self.instruction or self.name, width)
+
+    @property
+    def canceled(self) -> bool:
+        """Stopped by BuildKit, not broken: Ctrl-C, or a sibling that failed first (engine 28
+        cancels the other `load metadata` vertices when one image cannot be pulled)."""
+        return CANCELED in (self.error or "")
 
     def elapsed(self, now: datetime) -> float | None:
         """Seconds since the step started (its run time once completed)."""
@@ -230,9 +244,11 @@ class BuildReport:
         failed = [step for step in self.steps if step.hard_error]
         if not failed:
             return None
-        # A Dockerfile step beats a BuildKit vertex; among equals the one that ended last.
+        # A step that broke beats one canceled because of it; then a Dockerfile step beats a
+        # BuildKit vertex; among equals the one that ended last.
         failed.sort(
             key=lambda step: (
+                not step.canceled,
                 step.is_dockerfile_step,
                 step.completed or datetime.min.replace(tzinfo=timezone.utc),
             )

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from dockyard.errors import DockyardError
+from dockyard.progress.names import one_line as one_line
+from dockyard.progress.names import without_mounts as without_mounts
 from dockyard.units import format_seconds
 
 if TYPE_CHECKING:
@@ -83,20 +84,6 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
-def one_line(text: str, width: int | None = None) -> str:
-    """Collapse whitespace (newlines of heredocs, continuation indents) to single spaces; cut to
-    `width` characters with a trailing "..." (ASCII: Windows consoles may be cp1252)."""
-    flat = " ".join(text.split())
-    if width is not None and len(flat) > width:
-        return flat[: max(width - 3, 0)] + "..."[: max(width, 0)]
-    return flat
-
-
-def without_mounts(instruction: str) -> str:
-    """`RUN --mount=... --mount=... uv pip sync` says more in a narrow column without its mounts."""
-    return re.sub(r"--mount=\S+\s*", "", instruction)
-
-
 # -- messages ---------------------------------------------------------------------------------
 def error(console: Console, err: DockyardError) -> None:
     """The failure: optional detail block, then one line with the hint."""
@@ -109,8 +96,11 @@ def error(console: Console, err: DockyardError) -> None:
     console.print(line, soft_wrap=True)
 
 
-def warning(console: Console, message: str) -> None:
-    console.print(f"[warn]warning:[/warn] {escape(message)}", soft_wrap=True)
+def warning(console: Console, message: str, *, hint: str = "") -> None:
+    line = f"[warn]warning:[/warn] {escape(message)}"
+    if hint:
+        line += f"  [hint]hint: {escape(hint)}[/hint]"
+    console.print(line, soft_wrap=True)
 
 
 def info(console: Console, message: str) -> None:

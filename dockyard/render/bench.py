@@ -383,13 +383,22 @@ def print_plan(console: Console, lines: Sequence[str]) -> None:
 
 
 def print_leftovers(console: Console, leftovers: Leftovers) -> None:
+    """What runs whose process has ended left (to remove), then the runs left alone and why."""
     lines = leftovers.describe()
     if not lines:
-        console.print("nothing left over by earlier benchmark runs")
-        return
-    console.print("left over by earlier benchmark runs:")
-    for line in lines:
-        console.print(f"  {escape(line)}", soft_wrap=True)
+        console.print("nothing left over by benchmark runs that have ended")
+    else:
+        console.print("left over by benchmark runs that have ended:")
+        for line in lines:
+            console.print(f"  {escape(line)}", soft_wrap=True)
+    for run in leftovers.left_alone:
+        count = len(run.describe())
+        things = "thing" if count == 1 else "things"
+        console.print(
+            f"left alone: run {escape(run.run_id)} ({count} {things}), {escape(run.why)}",
+            style="muted",
+            soft_wrap=True,
+        )
 
 
 def print_removed(console: Console, removed: Sequence[str]) -> None:

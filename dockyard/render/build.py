@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from dockyard.build import cache_counts
-from dockyard.render import escape, one_line, symbols, without_mounts
+from dockyard.render import escape, one_line, symbols
 from dockyard.units import format_seconds, format_size
 
 if TYPE_CHECKING:
@@ -72,10 +72,7 @@ def build_progress_table(reports: Sequence[BuildReport], now: datetime) -> objec
 
 def step_label(step: Step, width: int = 60) -> str:
     """`deps 4/5 RUN uv pip install ...` (the service prefix is shown elsewhere)."""
-    if step.index is None:
-        return one_line(step.instruction or step.name, width)
-    where = f"{step.stage} " if step.stage else ""
-    return one_line(f"{where}{step.index}/{step.total} {without_mounts(step.instruction)}", width)
+    return step.label(width)
 
 
 def plain_build_events(console: Console, events: Sequence[Event], printed: set[str]) -> None:
@@ -247,7 +244,18 @@ def print_build(console: Console, outcome: BuildOutcome, *, bars: bool = True) -
 
 
 def print_reasons(console: Console, outcome: BuildOutcome) -> None:
-    lines = [(r.service, why) for r in outcome.services for why in r.reasons.values()]
+    """One line per step that ran, with why; a first build says once per service that there
+    is nothing to compare with."""
+    from dockyard.misses import NO_EARLIER_BUILD
+
+    lines: list[tuple[str, str]] = []
+    for result in outcome.services:
+        if result.first_build and result.reasons:
+            count = len(result.reasons)
+            ran = f"{count} step{'s' if count != 1 else ''} ran"
+            lines.append((result.service, f"{ran}: {NO_EARLIER_BUILD}"))
+        else:
+            lines += [(result.service, why) for why in result.reasons.values()]
     if not lines:
         return
     console.print("[muted]why steps ran instead of coming from cache:[/muted]")

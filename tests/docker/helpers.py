@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE
+from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE, UV_IMAGE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,6 +68,7 @@ class Project:
             DOCKYARD_ENV_FILE=str(self.root / "dockyard.env"),
             PYTHON_IMAGE=PYTHON_IMAGE,
             POSTGRES_IMAGE=POSTGRES_IMAGE,
+            UV_IMAGE=UV_IMAGE,
             NO_COLOR="1",
             COLUMNS="120",
         )
@@ -77,19 +81,19 @@ class Project:
         return environ
 
     def inv(
-        self, *args: str, timeout: float = 600, **extra: str
+        self, *args: str, timeout: float = 600, **extra: str | None
     ) -> subprocess.CompletedProcess[str]:
         """This repository's `inv` (its tasks.py), run in the project's folder."""
         return self.run_cli(["-m", "invoke", "--search-root", str(REPO), *args], timeout, extra)
 
     def dockyard(
-        self, *args: str, timeout: float = 600, **extra: str
+        self, *args: str, timeout: float = 600, **extra: str | None
     ) -> subprocess.CompletedProcess[str]:
         """The `dockyard` command (`python -m dockyard`), run in the project's folder."""
         return self.run_cli(["-m", "dockyard", *args], timeout, extra)
 
     def run_cli(
-        self, python_args: list[str], timeout: float, extra: dict[str, str]
+        self, python_args: list[str], timeout: float, extra: dict[str, str | None]
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, *python_args],
@@ -255,3 +259,90 @@ def layer_file_bytes(reference: str, skip: int) -> int:
             with tarfile.open(fileobj=io.BytesIO(blob(layer["digest"]))) as inner:
                 total += sum(m.size for m in inner.getmembers() if not m.isdir())
         return total
+
+
+# -- stopping a run: Ctrl-C, SIGINT, SIGTERM ----------------------------------------------------
+
+
+def start(
+    proj: Project, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """Run `inv ARGS` in its own process group (like a terminal's foreground job)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "--search-root", str(REPO), *args],
+        env=proj.environ(**(env or {})),
+        cwd=proj.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        start_new_session=True,
+    )
+    seen: list[str] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        seen.extend(proc.stdout)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return proc, seen
+
+
+# How a run is stopped: Ctrl-C in a terminal (SIGINT to the whole foreground process group,
+# the docker child included), SIGINT to the Python process only (how CI cancels a job, or
+# `timeout -s INT`), SIGTERM to the Python process only (`kill`, a service manager).
+STOPS = {
+    "ctrl-c": (signal.SIGINT, True),
+    "sigint-process": (signal.SIGINT, False),
+    "sigterm-process": (signal.SIGTERM, False),
+}
+
+
+def interrupt(
+    proc: subprocess.Popen[str], seen: list[str], marker: str, settle: float, how: str
+) -> str:
+    """Wait until `marker` was printed, `settle` more seconds, then stop the run as `how`
+    says; return its stderr."""
+    deadline = time.monotonic() + 120
+    while not any(marker in line for line in seen):
+        assert proc.poll() is None, f"finished before {marker!r}: {''.join(seen)}"
+        assert time.monotonic() < deadline, f"{marker!r} never printed: {''.join(seen)}"
+        time.sleep(0.1)
+    time.sleep(settle)
+    assert proc.poll() is None, "finished before the signal"
+    signum, group = STOPS[how]
+    if group:
+        os.killpg(proc.pid, signum)  # the terminal sends it to the whole foreground group
+    else:
+        proc.send_signal(signum)
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    proc.wait(timeout=60)
+    return stderr
+
+
+def survivors(*needles: str, exclude: tuple[int, ...] = ()) -> list[str]:
+    """Processes on this machine whose command line or environment holds one of `needles`
+    (a build's RUN runs as a host process under the engine; docker children carry the
+    project's COMPOSE_PROJECT_NAME), other than this one and `exclude` (e.g. the `inv` itself,
+    whose environment has it too).
+    """
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) in (os.getpid(), *exclude):
+            continue
+        try:
+            text = (proc / "cmdline").read_bytes() + b"\0" + (proc / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if any(needle.encode() in text for needle in needles):
+            found.append(f"{proc.name}: {(proc / 'cmdline').read_bytes()!r}"[:200])
+    return found
+
+
+def assert_nothing_left_running(*needles: str) -> None:
+    deadline = time.monotonic() + 15  # the engine takes a moment to cancel a RUN
+    while survivors(*needles) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert survivors(*needles) == []

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE, DockerStack
+from tests.conftest import POSTGRES_IMAGE, PYTHON_IMAGE, UV_IMAGE, DockerStack
 from tests.docker.helpers import remove_images
 
 pytestmark = pytest.mark.docker
@@ -35,6 +35,7 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 # developer's shell or .env cannot change what this module tests.
 _COMPOSE_VARS = (
     "PYTHON_IMAGE",
+    "UV_IMAGE",
     "POSTGRES_IMAGE",
     "BACKEND_IMAGE",
     "BACKEND_PORT",
@@ -168,6 +169,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, docker_stack: DockerStack) -
     )
     env.update(
         PYTHON_IMAGE=PYTHON_IMAGE,
+        UV_IMAGE=UV_IMAGE,
         POSTGRES_IMAGE=POSTGRES_IMAGE,
         BACKEND_IMAGE=stack.image,
         BACKEND_PORT=str(stack.port),

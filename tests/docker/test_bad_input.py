@@ -8,13 +8,11 @@ developer's stack and other test runs on the same engine are not touched.
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,15 @@ import pytest
 from dockyard.ledger import Ledger
 from tests.conftest import PYTHON_IMAGE
 from tests.docker import teamcache_cases
-from tests.docker.helpers import REPO, Project, unique
+from tests.docker.helpers import (
+    STOPS,
+    Project,
+    assert_nothing_left_running,
+    interrupt,
+    start,
+    survivors,
+    unique,
+)
 from tests.docker.teamcache_cases import team_project
 from tests.teambed import Registry, TlsEngine, make_certificates
 
@@ -129,6 +135,18 @@ def test_docker_host_pointing_nowhere(simple: Project) -> None:
     )
 
 
+def test_wrong_docker_context(simple: Project) -> None:
+    # DOCKER_HOST would win over DOCKER_CONTEXT (the sid stack sets it): unset, so the stack's
+    # own docker CLI and DOCKER_CONFIG look the context up.
+    name = unique("dyt-nosuch-context")
+    done = simple.inv("ps", DOCKER_CONTEXT=name, DOCKER_HOST=None)
+    assert_one_error(
+        done,
+        f"docker context '{name}' does not exist (DOCKER_CONTEXT={name})",
+        hint="`docker context ls` lists the contexts",
+    )
+
+
 def test_tls_engine_with_a_bad_certificate(
     simple: Project, tls_engine: TlsEngine, tmp_path: Path
 ) -> None:
@@ -210,12 +228,13 @@ def test_dockerfile_syntax_error(tmp_path: Path) -> None:
 def test_failing_run(tmp_path: Path) -> None:
     proj = build_project(tmp_path, "FROM @BASE@\nRUN echo about-to-fail && exit 7\n")
     done = proj.inv("build-fast")
-    assert_one_error(
+    line = assert_one_error(
         done,
-        "build of app failed at `RUN echo about-to-fail && exit 7`",
+        "build of app failed at `2/2 RUN echo about-to-fail && exit 7`: exit code: 7",
         hint="fix the step and build again",
     )
-    assert "exit code: 7" in done.stderr
+    assert "/bin/sh" not in line  # BuildKit's repeat of the command stays in the detail
+    assert 'error: process "/bin/sh -c echo about-to-fail && exit 7"' in done.stderr
     assert "about-to-fail" in done.stderr  # the step's own output, above the error line
 
 
@@ -229,9 +248,81 @@ def test_package_index_unreachable(tmp_path: Path) -> None:
     )
     done = proj.inv("build-fast", timeout=300)
     assert_one_error(
-        done, "build of app failed at `RUN python3 -m venv /v", hint="could not reach the package"
+        done,
+        "build of app failed at `2/2 RUN python3 -m venv /v && /v/bin/pip install --retrie...`: "
+        "exit code: 1",
+        hint="could not reach the package",
     )
     assert "No matching distribution found for idna==3.10" in done.stderr
+
+
+# Images no engine can pull, whatever the network: `.invalid` never resolves (RFC 6761), so the
+# engine's answer is the one of a machine without a registry (`lookup ...: no such host`).
+NOWHERE = "dockyard.invalid"
+
+
+def test_unpullable_base_image(tmp_path: Path) -> None:
+    proj = build_project(
+        tmp_path, f"ARG BASE_IMAGE={NOWHERE}/python:3.11-slim\nFROM ${{BASE_IMAGE}}\nRUN true\n"
+    )
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/python:3.11-slim (Dockerfile:2, FROM): no registry reachable (",
+        hint="or point the build ARG BASE_IMAGE at a local image",
+    )
+    assert "no such host" in done.stderr
+
+
+def test_unpullable_copy_from_image(tmp_path: Path) -> None:
+    # Engine 28 cancels the base image's metadata load when this one fails: a broken build,
+    # not an interrupted one (exit 1, not 130).
+    proj = build_project(tmp_path, f"FROM @BASE@\nCOPY --from={NOWHERE}/busybox:1.36 /bin/sh /sh\n")
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/busybox:1.36 (Dockerfile:2, COPY --from): no registry reachable (",
+        hint="or copy from a local image or a build stage instead",
+    )
+
+
+def test_syntax_line_offline(tmp_path: Path) -> None:
+    proj = build_project(tmp_path, f"# syntax={NOWHERE}/dockerfile:1\nFROM @BASE@\nRUN true\n")
+    done = proj.inv("build-fast")
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/dockerfile:1 (Dockerfile:1, # syntax=): no registry reachable (",
+        hint="drop the `# syntax=` line (Dockerfile:1)",
+    )
+
+
+DB = """\
+services:
+  db:
+    image: @DB@
+"""
+
+
+def test_unpullable_image_at_up(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
+    proj = project(tmp_path, DB.replace("@DB@", f"{NOWHERE}/postgres:16"))
+    cleanup.append((proj, []))
+    done = proj.inv("up", "--timeout", "30", timeout=120)
+    assert_one_error(
+        done,
+        f"cannot pull {NOWHERE}/postgres:16 (service db, image:): no registry reachable (",
+        hint=f"`docker pull {NOWHERE}/postgres:16` where a registry is reachable",
+    )
+    # A name meant as a local image that is not there (a registry, where one is reachable,
+    # refuses it: then the reason differs, the line and the hint do not).
+    local = f"{unique('dyt-never-built')}/db:v1"
+    proj = project(tmp_path, DB.replace("@DB@", f"${{DYT_DB_IMAGE:-{local}}}"))
+    cleanup.append((proj, []))
+    done = proj.inv("up", "--timeout", "30", timeout=120)
+    assert_one_error(
+        done,
+        f"cannot pull {local} (service db, image:): ",
+        hint="or set DYT_DB_IMAGE to a local image in .env or the environment",
+    )
 
 
 # -- up ------------------------------------------------------------------------------------------
@@ -259,7 +350,7 @@ def test_port_already_taken_at_up(tmp_path: Path, cleanup: list[tuple[Project, l
 
 HEALTH_NEVER = """\
     healthcheck:
-      test: ["CMD", "false"]
+      test: ["CMD-SHELL", "echo web-probe-says-not-ready; exit 1"]
       interval: 1s
       retries: 1000
 """
@@ -271,6 +362,10 @@ def test_health_timeout(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
     done = proj.inv("up", "--timeout", "5", timeout=120)
     assert_one_error(done, "not healthy after 5s: web is starting", hint="inv logs web")
     assert "--- last " in done.stderr and " log lines of web (is starting) ---" in done.stderr
+    # The healthcheck's own last runs, from `docker container inspect`: when, exit code, output.
+    assert "--- last 3 healthchecks of web ---" in done.stderr, done.stderr
+    runs = [line for line in done.stderr.splitlines() if "  exit 1  web-probe-says" in line]
+    assert len(runs) == 3 and all(line.endswith("web-probe-says-not-ready") for line in runs)
 
 
 # -- images --------------------------------------------------------------------------------------
@@ -282,17 +377,170 @@ def test_unknown_image(simple: Project, task: str) -> None:
     assert_one_error(done, "image not found: no-such-image:nope", code=2, hint="docker image ls")
 
 
-# -- the ledger ----------------------------------------------------------------------------------
+# -- the ledger: a fault is one warning, and the task still does its job -------------------------
 
 
-def test_unwritable_ledger(simple: Project) -> None:
-    # /proc refuses new directories even to root (chmod would not stop root).
-    done = simple.inv("build-fast", DOCKYARD_LEDGER="/proc/forbidden/ledger.sqlite3")
-    assert_one_error(
-        done,
-        "cannot use the build ledger at /proc/forbidden/ledger.sqlite3",
-        hint="set DOCKYARD_LEDGER",
+def assert_one_warning(done: subprocess.CompletedProcess[str], message: str, *, hint: str) -> str:
+    """Exit 0, no traceback, no error line, exactly one warning line: `message` and a hint."""
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    assert done.returncode == 0, f"exit {done.returncode}:\n{output[-3000:]}"
+    assert not any(line.startswith(FAIL_MARKS) for line in done.stderr.splitlines()), output
+    lines = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1, f"expected one warning line:\n{done.stderr}"
+    line = lines[0]
+    assert message in line, f"{message!r} not in {line!r}"
+    assert hint in line.split("hint:", 1)[1], line
+    return line
+
+
+def built(proj: Project) -> bool:
+    """The image `build-fast` makes exists in the engine."""
+    done = subprocess.run(
+        ["docker", "image", "inspect", f"{proj.name}/app:t"],
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
+    return done.returncode == 0
+
+
+@pytest.fixture
+def app(simple: Project, cleanup: list[tuple[Project, list[str]]]) -> Project:
+    """The simple project, whose image these tests build (and remove afterwards)."""
+    cleanup.append((simple, [f"{simple.name}/app:t"]))
+    return simple
+
+
+def test_unwritable_ledger(app: Project) -> None:
+    # /proc refuses new directories even to root (chmod would not stop root).
+    ledger = "/proc/forbidden/ledger.sqlite3"
+    done = app.inv("build-fast", DOCKYARD_LEDGER=ledger)
+    assert_one_warning(
+        done,
+        f"this build was not recorded in the build ledger at {ledger}: [Errno 2] No such file "
+        "or directory: '/proc/forbidden'",
+        hint="set DOCKYARD_LEDGER (or DOCKYARD_STATE_DIR) to a writable place",
+    )
+    assert built(app) and "app" in done.stdout  # the build and its summary
+    done = app.inv("timing", DOCKYARD_LEDGER=ledger)
+    assert_one_warning(done, "this build was not recorded", hint="DOCKYARD_LEDGER")
+    assert "(not recorded)" in done.stdout
+    for task in (["timing", "--history"], ["size"]):  # nothing to read: no warning
+        done = app.inv(*task, DOCKYARD_LEDGER=ledger)
+        assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+
+
+RUN_APP = """\
+services:
+  app:
+    build:
+      context: .
+    image: @IMAGE@
+    command: ["sleep", "infinity"]
+    init: true
+    stop_signal: SIGKILL
+"""
+
+
+def test_up_builds_and_starts_with_an_unwritable_ledger(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
+) -> None:
+    proj = project(tmp_path, RUN_APP, "FROM @BASE@\nRUN true\n")
+    cleanup.append((proj, [f"{proj.name}/app:t"]))
+    done = proj.inv("up", "--build", "--timeout", "60", DOCKYARD_LEDGER="/proc/forbidden/l.db")
+    assert_one_warning(done, "this build was not recorded", hint="DOCKYARD_LEDGER")
+    assert built(proj) and "healthy" in done.stdout, done.stdout
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 kB tmpfs, filled up: a state dir on a full disk (needs root, as on CI)."""
+    mount = tmp_path / "full-disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    try:
+        with (mount / "filler").open("wb", buffering=0) as filler, pytest.raises(OSError):
+            while True:
+                filler.write(b"\0" * 4096)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_ledger_on_a_full_disk(app: Project, full_disk: Path) -> None:
+    state = full_disk / "state"
+    done = app.inv("build-fast", DOCKYARD_STATE_DIR=str(state))
+    assert_one_warning(
+        done,
+        f"this build was not recorded in the build ledger at {state / 'ledger.sqlite3'}: "
+        "database or disk is full",
+        hint="free space on that disk",
+    )
+    assert built(app)
+    for task in (["timing", "--history"], ["size"]):
+        done = app.inv(*task, DOCKYARD_STATE_DIR=str(state))
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_corrupt_ledger(app: Project) -> None:
+    path = write(app.root / ".state" / "ledger.sqlite3", "not a database, by accident\n")
+    done = app.inv("timing", "--history")
+    line = assert_one_warning(
+        done,
+        f"the build ledger at {path} was damaged (file is not a database): kept as "
+        "ledger.sqlite3.corrupt-",
+        hint="the damaged file is kept for inspection",
+    )
+    assert line.split(", ")[-2].endswith("Z") and "a new ledger is started" in line
+    (aside,) = path.parent.glob("ledger.sqlite3.corrupt-*")
+    assert aside.read_text(encoding="utf-8") == "not a database, by accident\n"
+    done = app.inv("build-fast")  # records in the new ledger, with no warning
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    assert [b.service for b in Ledger(path).service_builds()] == ["app"]
+    # A damaged SQLite file (its schema page overwritten) is set aside the same way.
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)
+    path.write_bytes(bytes(data))
+    done = app.inv("build-fast")
+    assert_one_warning(done, "was damaged (database disk image is malformed)", hint="kept")
+    assert len(list(path.parent.glob("ledger.sqlite3.corrupt-*"))) >= 2
+    assert [b.service for b in Ledger(path).service_builds()] == ["app"]
+
+
+HOLD_LEDGER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("BEGIN IMMEDIATE")  # a write transaction, held
+db.execute("CREATE TABLE IF NOT EXISTS holder (x)")
+print("holding", flush=True)
+time.sleep(300)
+"""
+
+
+def test_locked_ledger(app: Project) -> None:
+    path = app.root / ".state" / "ledger.sqlite3"
+    path.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LEDGER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        done = app.inv("build-fast")
+        waited = time.monotonic() - started
+        assert_one_warning(
+            done,
+            f"this build was not recorded in the build ledger at {path}: database is locked",
+            hint="another process holds the ledger",
+        )
+        assert built(app) and waited < 60, waited
+        done = app.inv("timing", "--history")  # readers are not held by a writer
+        assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
 
 
 # -- the team cache ------------------------------------------------------------------------------
@@ -316,70 +564,103 @@ def test_push_refused(tmp_path: Path, readonly_registry: Registry) -> None:
 # -- Ctrl-C --------------------------------------------------------------------------------------
 
 
-def start(proj: Project, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
-    """Run `inv ARGS` in its own process group (like a terminal's foreground job)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "--search-root", str(REPO), *args],
-        env=proj.environ(),
-        cwd=proj.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        start_new_session=True,
+def stopped(
+    proj: Project, how: str, args: tuple[str, ...], marker: str, settle: float
+) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """Run `inv ARGS`, stop it as `how` says; (its one error line, the finished process)."""
+    proc, seen = start(proj, *args)
+    stderr = interrupt(proc, seen, marker, settle, how)
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), stderr)
+    signum = STOPS[how][0]
+    by = " by SIGTERM" if signum == signal.SIGTERM else ""
+    line = assert_one_error(done, "interrupted" + by + " after ", code=128 + signum)
+    # ONE line: nothing of docker's own words ("canceled", the step's command) around it.
+    assert [text for text in stderr.splitlines() if text.strip()] == [line], stderr
+    return line, done
+
+
+def interrupted_build(
+    tmp_path: Path, how: str, cleanup: list[tuple[Project, list[str]]], task: str = "build-fast"
+) -> None:
+    token = secrets.token_hex(8)  # never cached: the quick step runs, then the slow one
+    proj = build_project(
+        tmp_path, f"FROM @BASE@\nRUN echo quick-{token}\nRUN echo slow-{token} && sleep 60\n"
     )
-    seen: list[str] = []
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        seen.extend(proc.stdout)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return proc, seen
-
-
-def ctrl_c(proc: subprocess.Popen[str], seen: list[str], marker: str, settle: float) -> str:
-    """Wait until `marker` was printed, `settle` more seconds, then Ctrl-C; return stderr."""
-    deadline = time.monotonic() + 120
-    while not any(marker in line for line in seen):
-        assert proc.poll() is None, f"finished before {marker!r}: {''.join(seen)}"
-        assert time.monotonic() < deadline, f"{marker!r} never printed: {''.join(seen)}"
-        time.sleep(0.1)
-    time.sleep(settle)
-    assert proc.poll() is None, "finished before Ctrl-C"
-    os.killpg(proc.pid, signal.SIGINT)  # the terminal sends it to the whole foreground group
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
-    proc.wait(timeout=60)
-    return stderr
+    cleanup.append((proj, [f"{proj.name}/app:t"]))
+    line, _ = stopped(proj, how, (task,), f"RUN echo quick-{token}", settle=3)
+    assert f"at `3/3 RUN echo slow-{token} && sleep 60`" in line, line
+    assert "hint: run it again: finished steps are cached" in line, line
+    builds = Ledger(proj.root / ".state" / "ledger.sqlite3").service_builds()
+    assert [(b.service, b.status) for b in builds] == [("app", "interrupted")]
+    steps = {s["instruction"]: s for s in builds[0].steps}
+    quick = steps[f"RUN echo quick-{token}"]
+    assert quick["seconds"] is not None and not quick["cached"], quick  # finished, recorded
+    assert steps[f"RUN echo slow-{token} && sleep 60"]["seconds"] is None  # cut off
+    assert_nothing_left_running(f"slow-{token}", f"COMPOSE_PROJECT_NAME={proj.name}")
 
 
 def test_ctrl_c_during_build(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
-    proj = build_project(
-        tmp_path,
-        f"FROM @BASE@\nRUN echo {secrets.token_hex(8)} && sleep 60\n",  # never cached
-    )
-    cleanup.append((proj, [f"{proj.name}/app:t"]))
-    proc, seen = start(proj, "build-fast")
-    stderr = ctrl_c(proc, seen, "building app", settle=4)
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), stderr)
-    assert_one_error(
-        done, "build interrupted; it is recorded in the ledger as interrupted", code=130
-    )
-    builds = Ledger(proj.root / ".state" / "ledger.sqlite3").service_builds()
-    assert [(b.service, b.status) for b in builds] == [("app", "interrupted")]
+    interrupted_build(tmp_path, "ctrl-c", cleanup)
 
 
-def test_ctrl_c_during_up(tmp_path: Path, cleanup: list[tuple[Project, list[str]]]) -> None:
+def test_sigint_to_the_process_only(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]]
+) -> None:
+    interrupted_build(tmp_path, "sigint-process", cleanup)
+
+
+@pytest.mark.parametrize("task", ["build-fast", "timing", "up"])  # all build the same way
+def test_sigterm_during_a_build(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]], task: str
+) -> None:
+    interrupted_build(tmp_path, "sigterm-process", cleanup, task)
+
+
+@pytest.mark.parametrize("how", list(STOPS))
+def test_ctrl_c_during_up(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]], how: str
+) -> None:
     proj = web_project(tmp_path, HEALTH_NEVER)
     cleanup.append((proj, []))
-    proc, seen = start(proj, "up", "--timeout", "120")
-    stderr = ctrl_c(proc, seen, "starting", settle=3)
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), stderr)
-    assert_one_error(
-        done,
-        "up interrupted; containers that already started keep running",
-        code=130,
-        hint="`inv down` stops them",
-    )
+    line, _ = stopped(proj, how, ("up", "--timeout", "120"), "starting", settle=3)
+    assert "up interrupted" in line and "containers that already started keep running" in line
+    assert "`inv down` stops them" in line
+    # `compose up --wait` is stopped with dockyard; the container keeps running, as it says.
+    assert_nothing_left_running(f"COMPOSE_PROJECT_NAME={proj.name}")
+    ps = proj.compose("ps", "--format", "{{.Service}} {{.State}}")
+    assert ps.stdout.split() == ["web", "running"], ps.stdout + ps.stderr
+
+
+@pytest.mark.parametrize("how", ["sigint-process", "sigterm-process"])
+def test_logs_follow_stops_with_its_compose_child(
+    tmp_path: Path, cleanup: list[tuple[Project, list[str]]], how: str
+) -> None:
+    proj = web_project(tmp_path, "")
+    cleanup.append((proj, []))
+    started = proj.compose("up", "--detach", "--wait")
+    assert started.returncode == 0, started.stderr
+    proc, seen = start(proj, "logs", "--follow")
+    deadline = time.monotonic() + 60  # `sleep infinity` writes no log: wait for compose itself
+    while not survivors(f"COMPOSE_PROJECT_NAME={proj.name}", exclude=(proc.pid,)):
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(seen)
+        time.sleep(0.2)
+    time.sleep(1)
+    proc.send_signal(STOPS[how][0])
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    proc.wait(timeout=60)
+    if STOPS[how][0] == signal.SIGINT:  # Ctrl-C is how following ends: no error
+        assert proc.returncode == 0 and stderr.strip() == "", stderr
+    else:
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert proc.returncode == 143 and len(lines) == 1, stderr
+        assert lines[0].startswith(FAIL_MARKS) and "interrupted by SIGTERM" in lines[0]
+    assert_nothing_left_running(f"COMPOSE_PROJECT_NAME={proj.name}")
+
+
+# -- inv bench -----------------------------------------------------------------------------------
+
+
+def test_bench_run_id_without_clean(simple: Project) -> None:
+    done = simple.inv("bench", "--run-id", "20261201-115330-c2ef8667-23943-1103", "--yes")
+    assert_one_error(done, "--run-id only goes with --clean", code=2, hint="add --clean")

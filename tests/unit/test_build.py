@@ -7,6 +7,7 @@ contexts on disk are the same files, so fingerprints and reasons are computed fo
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from python_on_whales.exceptions import DockerException
 
-from dockyard import build
+from dockyard import build, signals
 from dockyard.engine.errors import translate
 from dockyard.errors import BuildFailed, Interrupted
 from dockyard.ledger import Ledger
@@ -107,18 +108,64 @@ def test_a_failed_build_is_recorded_and_raised_with_the_step(tmp_path: Path) -> 
     engine = project(tmp_path, BuildScript(chunks("compose_fail"), error=failure))
     with pytest.raises(BuildFailed) as caught:
         build.run_build(engine, ["backend", "worker"])
-    assert caught.value.message.startswith("build of backend failed at `RUN echo")
-    assert "about to fail" in caught.value.detail
+    # The step by its short label and the exit code; the command in full only in the detail.
+    message, detail = caught.value.message, caught.value.detail
+    assert message.startswith("build of backend failed at `runtime 6/6 RUN echo"), message
+    assert message.endswith("...`: exit code: 7") and "/bin/sh" not in message, message
+    assert 'failed step: [backend runtime 6/6] RUN echo "token' in detail
+    assert 'error: process "/bin/sh -c echo' in detail
+    assert "about to fail" in detail
     statuses = {b.service: b.status for b in Ledger(engine.settings.ledger_path).service_builds()}
     assert statuses == {"backend": "failed", "worker": "ok"}
 
 
-def test_ctrl_c_is_recorded_as_interrupted(tmp_path: Path) -> None:
-    engine = project(tmp_path, BuildScript(chunks("compose_cold")[:40], error=KeyboardInterrupt()))
-    with pytest.raises(Interrupted):
+@pytest.mark.parametrize(
+    ("stop", "code"), [(KeyboardInterrupt(), 130), (signals.Stopped(signal.SIGTERM), 143)]
+)
+def test_an_interruption_is_recorded_with_the_steps_finished_so_far(
+    tmp_path: Path, stop: BaseException, code: int
+) -> None:
+    engine = project(tmp_path, BuildScript(chunks("compose_cold")[:700], error=stop))
+    with pytest.raises(Interrupted) as caught:
         build.run_build(engine, ["backend", "worker"])
-    (record,) = Ledger(engine.settings.ledger_path).service_builds(services=["backend"])
-    assert record.status == "interrupted"
+    assert caught.value.exit_code == code
+    message = caught.value.message
+    assert message.startswith("build interrupted") and message.endswith(
+        ' at `backend deps 4/4 RUN echo "token 1795799990525" && for i in 1 2 3...` '
+        "(and 1 more running)"
+    ), message
+    assert "\n" not in message and len(message) < 140, message
+    rows = Ledger(engine.settings.ledger_path).service_builds()
+    assert sorted((row.service, row.status) for row in rows) == [
+        ("backend", "interrupted"),
+        ("worker", "interrupted"),
+    ]
+    backend = next(row for row in rows if row.service == "backend")
+    finished = [s for s in backend.steps if s["seconds"] is not None]
+    assert finished and len(finished) < len(backend.steps)  # some done, the rest cut off
+
+
+def test_an_unusable_state_dir_fails_neither_the_build_nor_its_report(tmp_path: Path) -> None:
+    # The ledger and the fingerprint cache both live there: a file in its place breaks both.
+    engine = project(
+        tmp_path,
+        BuildScript(chunks("compose_cold"), produces=image("demo/backend:1")),
+        BuildScript(chunks("compose_cold")[:40], error=KeyboardInterrupt()),
+    )
+    (tmp_path / "state").write_text("not a directory", encoding="utf-8")
+    ledger = Ledger(engine.settings.ledger_path)
+    outcome = build.run_build(engine, ["backend", "worker"], ledger=ledger)
+    assert outcome.ok and outcome.build_id == 0 and outcome.to_dict()["build_id"] is None
+    assert outcome.services[0].fingerprint is not None  # hashed, only not cached
+    (warning,) = ledger.warnings
+    assert warning.message.startswith("this build was not recorded in the build ledger at ")
+    with pytest.raises(Interrupted) as caught:
+        build.run_build(engine, ["backend", "worker"], ledger=ledger)
+    assert caught.value.message.startswith("build interrupted after ")
+    assert caught.value.hint.endswith(
+        "finished steps are cached; the ledger could not record this build"
+    )
+    assert len(ledger.warnings) == 1
 
 
 def test_the_runner_tells_a_canceled_build_from_a_broken_one() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -90,12 +91,25 @@ def test_escape_directive_heredocs_and_json_form() -> None:
 
 def test_the_bundled_backend() -> None:
     dockerfile = parse((REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8"))
-    assert [s.name for s in dockerfile.stages] == ["deps", "runtime"]
-    assert dockerfile.base_images({"PYTHON_IMAGE": "dockyard-local/python:3.11-slim"}) == [
-        "dockyard-local/python:3.11-slim"
-    ]
+    assert [s.name for s in dockerfile.stages] == ["uv", "runtime"]
+    args = {"PYTHON_IMAGE": "dockyard-local/python:3.11-slim"}
+    # uv's image by its default (UV_IMAGE not given), then the runtime's base.
+    assert dockerfile.base_images(args) == ["astral/uv:0.13.9", "dockyard-local/python:3.11-slim"]
+    assert dockerfile.final_base(args) == "dockyard-local/python:3.11-slim"
     user, _ = dockerfile.final_user()
     assert user == "10001:10001"
+
+
+def test_the_backends_uv_image_is_the_pinned_uv() -> None:
+    """UV_IMAGE's default names the version uv-requirements.txt pins (and the stand-in is made
+    from), so the published image and the offline stand-in carry the same uv."""
+    dockerfile = parse((REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8"))
+    requirements = (REPO / "backend" / "uv-requirements.txt").read_text(encoding="utf-8")
+    pinned = re.search(r"^uv==(\S+)", requirements, re.M)
+    assert pinned is not None
+    assert dockerfile.base_images()[0] == f"astral/uv:{pinned[1]}"
+    compose = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+    assert f"UV_IMAGE: ${{UV_IMAGE:-astral/uv:{pinned[1]}}}" in compose
 
 
 @pytest.mark.parametrize(

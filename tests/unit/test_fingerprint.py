@@ -121,3 +121,14 @@ def test_cache_saves_merge_contexts_fingerprinted_by_other_processes(tmp_path: P
     assert fingerprint_context(tmp_path / "one", [], reloaded).hashed == 0
     assert fingerprint_context(tmp_path / "two", [], reloaded).hashed == 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("fp.json.")] == []
+
+
+def test_a_cache_that_cannot_be_written_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "a.txt").write_text("a\n", encoding="utf-8")
+    os.utime(tmp_path / "ctx" / "a.txt", (time.time() - 60, time.time() - 60))
+    (tmp_path / "state").write_text("a file where the state dir should be", encoding="utf-8")
+    cache = FingerprintCache(tmp_path / "state" / "fingerprints.json")
+    found = fingerprint_context(tmp_path / "ctx", [], cache=cache)  # saving failed: no raise
+    assert list(found.files) == ["a.txt"] and found.hashed == 1
+    assert cache.save() is False

@@ -1,10 +1,13 @@
-"""The ledger: round trip, two writers at once, a writer killed mid-way, an unwritable place."""
+"""The ledger: round trip, two writers at once, a writer killed mid-way, and the faults that
+must not fail the work (unwritable place, damaged file, a lock held too long)."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +17,7 @@ import pytest
 from rich.console import Console
 
 from dockyard import render
-from dockyard.ledger import BuildRecord, Ledger, LedgerError, ServiceBuild
+from dockyard.ledger import BuildRecord, Ledger, ServiceBuild, fault_of
 from dockyard.render import timing as render_timing
 from dockyard.timings import compare, history
 
@@ -72,14 +75,114 @@ def test_reading_a_missing_ledger_creates_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "nope").exists()
 
 
-def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+def test_an_unwritable_place_is_one_warning_not_a_failure(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory", encoding="utf-8")
     ledger = Ledger(blocker / "ledger.sqlite3")
-    with pytest.raises(LedgerError) as caught:
-        ledger.check_writable()
-    assert "cannot use the build ledger" in caught.value.message
-    assert "DOCKYARD_LEDGER" in caught.value.hint
+    assert ledger.service_builds() == []  # nothing there to read: no fault
+    assert ledger.warnings == []
+    assert ledger.record(record(1.0)) == 0
+    assert ledger.record(record(2.0)) == 0  # the fault is kept, not met again
+    (warning,) = ledger.warnings
+    # mkdir's own words: "[Errno 17] File exists" here (the parent is a file).
+    assert warning.message.startswith(
+        f"this build was not recorded in the build ledger at {blocker / 'ledger.sqlite3'}: [Errno "
+    )
+    assert "DOCKYARD_LEDGER" in warning.hint
+
+
+def _aside(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(path.name + ".corrupt-*"))
+
+
+def test_a_file_that_is_not_sqlite_is_set_aside_and_a_new_ledger_started(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    path.write_text("this is not a database\n" * 50, encoding="utf-8")
+    (tmp_path / "ledger.sqlite3-wal").write_bytes(b"wal bytes")
+    ledger = Ledger(path)
+    assert ledger.service_builds() == []
+    aside, wal = _aside(path)
+    assert re.fullmatch(r"ledger\.sqlite3\.corrupt-\d{8}T\d{6}Z", aside.name), aside.name
+    assert wal.name == aside.name + "-wal" and wal.read_bytes() == b"wal bytes"
+    assert aside.read_text(encoding="utf-8").startswith("this is not a database")
+    build_id = ledger.record(record(4.0))  # into a new ledger
+    assert build_id == 1 and [b.seconds for b in Ledger(path).service_builds()] == [4.0]
+    (warning,) = ledger.warnings
+    assert warning.message == (
+        f"the build ledger at {path} was damaged (file is not a database): kept as "
+        f"{aside.name}, a new ledger is started"
+    )
+    assert "kept for inspection" in warning.hint
+
+
+def test_a_damaged_sqlite_file_is_set_aside_too(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    Ledger(path).record(record(1.0))
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the schema page, past the header
+    path.write_bytes(bytes(data))
+    ledger = Ledger(path)
+    assert ledger.service_builds() == []
+    (warning,) = ledger.warnings
+    assert "was damaged (database disk image is malformed)" in warning.message
+    (aside,) = _aside(path)  # the WAL was checkpointed above: no siblings to move
+    assert f"kept as {aside.name}, a new ledger is started" in warning.message
+    assert ledger.record(record(2.0)) == 1
+
+
+HOLDER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+db.execute("INSERT INTO builds (started_at, finished_at, seconds, status, project, services)"
+           " VALUES ('', '', 0, 'ok', 'x', '[]')")
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_lock_held_past_the_busy_timeout_skips_the_record(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    Ledger(path).record(record(1.0))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        ledger = Ledger(path, busy_timeout=0.3)
+        assert [b.seconds for b in ledger.service_builds()] == [1.0]  # readers are not held
+        started = time.monotonic()
+        assert ledger.record(record(2.0)) == 0
+        assert ledger.record(record(3.0)) == 0
+        assert time.monotonic() - started < 3  # waited once, not per attempt
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    (warning,) = ledger.warnings
+    assert warning.message == (
+        f"this build was not recorded in the build ledger at {path}: database is locked"
+    )
+    assert "another process holds the ledger" in warning.hint
+    assert [b.seconds for b in Ledger(path).service_builds()] == [1.0]  # nothing half-written
+
+
+def test_faults_are_told_apart_from_sqlites_own_errors(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "small.sqlite3")
+    db.execute("CREATE TABLE t (x)")
+    db.execute("PRAGMA max_page_count=2")  # SQLite's own SQLITE_FULL, as on a full disk
+    with pytest.raises(sqlite3.OperationalError) as full:
+        db.executemany("INSERT INTO t VALUES (?)", [("x" * 4000,)] * 10)
+    db.close()
+    assert str(full.value) == "database or disk is full" and fault_of(full.value) == "full"
+    (tmp_path / "not.sqlite3").write_text("nope" * 100, encoding="utf-8")
+    with pytest.raises(sqlite3.DatabaseError) as notadb:
+        sqlite3.connect(tmp_path / "not.sqlite3").execute("SELECT * FROM sqlite_master")
+    assert fault_of(notadb.value) == "corrupt"
+    assert fault_of(OSError(28, "No space left on device")) == "full"
+    assert fault_of(OSError(13, "Permission denied")) == "unusable"
 
 
 WRITER = """

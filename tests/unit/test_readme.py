@@ -37,6 +37,7 @@ BAD_INPUT_TESTS = {
     "no `docker` on PATH": "test_no_docker_binary",
     "engine stopped": "test_daemon_down",
     "`DOCKER_HOST` pointing nowhere": "test_docker_host_pointing_nowhere",
+    "wrong `DOCKER_CONTEXT` (`DOCKER_CONTEXT=nosuch inv ps`)": "test_wrong_docker_context",
     "TLS engine with a bad certificate": "test_tls_engine_with_a_bad_certificate",
     "compose file missing": "test_compose_file_missing",
     "compose file invalid YAML": "test_compose_file_invalid_yaml",
@@ -46,14 +47,28 @@ BAD_INPUT_TESTS = {
     "Dockerfile syntax error": "test_dockerfile_syntax_error",
     "a failing `RUN`": "test_failing_run",
     "package index unreachable during the build": "test_package_index_unreachable",
+    "unpullable base image (the bundled backend without `.env`, offline)": (
+        "test_unpullable_base_image"
+    ),
+    "unpullable `COPY --from` image": "test_unpullable_copy_from_image",
+    "`# syntax=` line offline": "test_syntax_line_offline",
+    "unpullable `image:` at `up` (also a local name that is not there)": (
+        "test_unpullable_image_at_up"
+    ),
     "port already taken at `up`": "test_port_already_taken_at_up",
     "health timeout (`up --timeout 5`)": "test_health_timeout",
     "unknown image for `history` / `inspect-layers`": "test_unknown_image",
-    "unwritable ledger location": "test_unwritable_ledger",
+    "unwritable ledger location (`build-fast`, `timing`)": "test_unwritable_ledger",
+    "ledger on a full disk": "test_ledger_on_a_full_disk",
+    "corrupt ledger (not SQLite, or damaged)": "test_corrupt_ledger",
+    "locked ledger (another process holds a write transaction for over 5 s)": "test_locked_ledger",
     "registry down during a build": "test_registry_down_during_a_build",
     "push refused": "test_push_refused",
     "Ctrl-C during a build": "test_ctrl_c_during_build",
+    "SIGINT to the process only": "test_sigint_to_the_process_only",
+    "SIGTERM during a build": "test_sigterm_during_a_build",
     "Ctrl-C during `up`": "test_ctrl_c_during_up",
+    "`bench --run-id` without `--clean`": "test_bench_run_id_without_clean",
 }
 
 

@@ -11,6 +11,7 @@ from dockyard import render
 from dockyard.build import BuildOutcome, ServicePlan, ServiceResult
 from dockyard.compose import BuildSpec
 from dockyard.ledger import ServiceBuild
+from dockyard.misses import explain_misses, records_from_report
 from dockyard.progress import RawJsonStream, reports_from_stream
 from dockyard.render import build as render_build
 
@@ -40,6 +41,7 @@ def outcome_from(capture: str) -> BuildOutcome:
             steps_cached=0,
             cache_ratio=0.0,
             image_size=200_000_000,
+            steps=[{"stage": "runtime", "instruction": "COPY app ./app", "cached": False}],
         )
         reasons = (
             {"k": "`COPY app ./app` re-ran because `app/main.py` changed (+1 line)"}
@@ -88,6 +90,35 @@ def test_summary_bars_and_reasons_exact_text() -> None:
     con = console()
     render_build.print_build(con, outcome_from("compose_code_edit"))
     assert text_of(con) == EXPECTED_CODE_EDIT
+
+
+def first_build(capture: str) -> BuildOutcome:
+    """A build with nothing in the ledger before it; reasons as build-fast makes them."""
+    reports = reports_from_stream((DATA / f"{capture}.out").read_bytes(), returncode=0)
+    results = []
+    for service, report in reports.items():
+        plan = ServicePlan(service, f"demo/{service}:latest", BuildSpec("/ctx"), [])
+        reasons = explain_misses(records_from_report(report), None)
+        results.append(ServiceResult(plan, report, previous=None, reasons=reasons))
+    return BuildOutcome(results, 2.0, "ok")
+
+
+def test_a_first_build_says_once_per_service_that_there_is_nothing_to_compare_with() -> None:
+    outcome = first_build("compose_cold")
+    con = console()
+    render_build.print_reasons(con, outcome)
+    assert text_of(con) == (
+        "why steps ran instead of coming from cache:\n"
+        "  backend 5 steps ran: no earlier build to compare with\n"
+        "  worker 2 steps ran: no earlier build to compare with"
+    )
+    # The JSON keeps a reason per step, and says it once for the service too.
+    backend = outcome.services[0].to_dict()
+    assert backend["reasons_note"] == "no earlier build to compare with"
+    assert len(backend["reasons"]) == 5
+    assert all(
+        why.endswith("ran: no earlier build to compare with") for why in backend["reasons"].values()
+    )
 
 
 EXPECTED_PLAIN_FAIL = """\

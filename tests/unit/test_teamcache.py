@@ -200,20 +200,29 @@ def test_remote_engines_are_named(
 REPO = Path(__file__).resolve().parents[2]
 
 
+# The install lives in a stage the final one only copies from (the write-up's multi-stage form).
+COPIED_FROM = """\
+FROM python:3.11-slim AS deps
+COPY requirements.txt .
+RUN pip install --prefix=/install -r requirements.txt
+FROM python:3.11-slim
+COPY --from=deps /install /usr/local
+COPY . /app
+"""
+
+
 def test_inline_cache_misses_the_install_in_a_copied_from_stage() -> None:
-    optimized = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
-    missed = teamcache.inline_misses(optimized, None, {})
+    missed = teamcache.inline_misses(COPIED_FROM, None, {})
     assert len(missed) == 1 and "pip install" in missed[0] and missed[0].endswith("(stage deps)")
     naive = (REPO / "backend" / "Dockerfile.naive").read_text(encoding="utf-8")
     assert teamcache.inline_misses(naive, None, {}) == []
 
 
 def _doctor(setting: str, store: str, cache_to: tuple[str, ...] = ()) -> CheckResult:
-    optimized = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
     facts = teamcache.doctor_facts(
         setting,
         project="p",
-        builds={"backend": (optimized, cache_to, None, {})},
+        builds={"backend": (COPIED_FROM, cache_to, None, {})},
         root=CAPTURE.parent,
         image_store=store,
         reachable_engine=True,
@@ -233,8 +242,7 @@ def test_doctor_team_cache_verdicts() -> None:
 
 def test_doctor_warns_about_inline_cache_stages_when_the_registry_answers() -> None:
     # The facts as gathered with a registry that answered (the docker tier asks a real one).
-    optimized = (REPO / "backend" / "Dockerfile.optimized").read_text(encoding="utf-8")
-    misses = tuple(f"backend: {m}" for m in teamcache.inline_misses(optimized, None, {}))
+    misses = tuple(f"backend: {m}" for m in teamcache.inline_misses(COPIED_FROM, None, {}))
     mode, why = teamcache.export_mode("classic")
     facts = teamcache.DoctorFacts(
         "r.example.com/team", registry="r.example.com", refs=("r.example.com/team/p/backend:main",),

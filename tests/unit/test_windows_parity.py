@@ -5,6 +5,8 @@
   UnicodeEncodeError, also through the real CLI (`PYTHONIOENCODING=cp1252`);
 * no task shells out (no `c.run`, no `shell=True`, no bash / cmd) and Invoke is never asked
   for a pty, which Windows lacks;
+* an interruption works without POSIX signals: the child is ended with TerminateProcess, never
+  `os.killpg`, and no SIGTERM handler is needed where the platform has none;
 * `.gitattributes` keeps scripts LF and batch files CRLF; the old scripts are two-line shims.
 """
 
@@ -174,6 +176,73 @@ def test_invoke_is_not_configured_for_a_pty() -> None:
 
     config = tasks.ns.configuration()
     assert config.get("run", {}).get("pty", False) is False
+
+
+# -- interruptions without POSIX signals ---------------------------------------------------------
+
+
+class _Child:
+    """What `process.stop` uses of a Popen, recording how it was ended."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.returncode: int | None = None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            self.calls.append(f"wait {timeout}")
+            raise subprocess.TimeoutExpired("docker", timeout or 0)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        self.calls.append(f"signal {signum}")
+
+    def terminate(self) -> None:
+        self.calls.append("terminate")
+        self.returncode = 1
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+        self.returncode = -9
+
+
+def test_on_windows_a_running_child_is_terminated_not_signalled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import signal
+
+    from dockyard.engine import process
+
+    monkeypatch.setattr(process.os, "name", "nt")
+    monkeypatch.setattr(process, "GRACE_SECONDS", 0.0)
+    child = _Child()
+    process.stop(child, signal.SIGTERM)  # type: ignore[arg-type]
+    assert child.calls == ["wait 0.0", "terminate"]
+
+
+def test_without_sigterm_only_ctrl_c_is_handled(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from dockyard import signals
+
+    monkeypatch.setattr(signals, "STOP_SIGNALS", (signal.SIGINT,))
+    before = signal.getsignal(signal.SIGTERM)
+    with signals.handled():
+        assert signal.getsignal(signal.SIGTERM) == before
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_no_process_group_calls() -> None:
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in python_sources()
+        if re.search(r"os\.killpg|os\.setsid|start_new_session", path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
 
 
 # -- line endings and shims ----------------------------------------------------------------------

@@ -3,8 +3,11 @@ bad choices, and its description."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from dockyard.bench.owner import owner_of
 from dockyard.bench.plan import (
     QUICK_SCENARIOS,
     SCENARIOS,
@@ -112,6 +115,18 @@ def test_describe_plan_names_everything_it_removes() -> None:
     assert "dockyard-bench/optimized:20261127-180000-abcd-engine" in lines[1]
     assert lines[2] == (
         "cache mounts it creates and removes at the end: ids dockyard-bench-20261127-180000-abcd-*"
+    )
+    assert len(lines) == 4  # an older run id names no owner
+
+
+def test_a_plan_names_its_owner_and_label() -> None:
+    plan = backend_plan(run_id="", scenarios=["code-edit"], repetitions=1)
+    owner = owner_of(plan.run_id)
+    assert owner is not None and owner.pid == os.getpid()
+    assert plan.labels == {"dockyard.bench.run": plan.run_id}
+    assert describe_plan(plan)[-1] == (
+        f"run {plan.run_id}: images labelled dockyard.bench.run={plan.run_id}; while process "
+        f"{os.getpid()} runs, `inv bench --clean` anywhere leaves them alone"
     )
 
 

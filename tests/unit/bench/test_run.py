@@ -36,6 +36,7 @@ def test_build_command_one_flag_per_item() -> None:
         dockerfile="/tmp/ctx/Dockerfile.optimized",
         tag="dockyard-bench/optimized:run",
         build_args={"PYTHON_IMAGE": "py:3.11", "CACHE_ID": "dockyard-bench-run-optimized"},
+        labels={"dockyard.bench.run": "run"},
         no_cache=True,
     )
     assert command == [
@@ -48,6 +49,8 @@ def test_build_command_one_flag_per_item() -> None:
         "/tmp/ctx/Dockerfile.optimized",
         "--tag",
         "dockyard-bench/optimized:run",
+        "--label",
+        "dockyard.bench.run=run",
         "--build-arg",
         "PYTHON_IMAGE=py:3.11",
         "--build-arg",
@@ -150,6 +153,8 @@ def test_a_quick_run_measures_times_imports_and_removes_what_it_made(tmp_path: P
     ]
     assert heard.finished[2:] == report.samples
     assert [call[2] for call in engine.calls] == [False] * 6  # no --no-cache without `cold`
+    # every image of the run carries its label: its ids are its own, and --clean finds them
+    assert engine.labels == [{"dockyard.bench.run": "v2exp17036"}] * 6
     assert report.samples[-1].installer == InstallerCounts("uv", 18, 1, 17)
     assert report.samples[-1].image_size == 220_000_006
     assert report.image_sizes == {"naive": 220_000_005, "optimized": 220_000_006}
