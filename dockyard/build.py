@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import fingerprint, misses, pulls, signals
+from dockyard import fingerprint, misses, pulls, signals, teamcache
 from dockyard.compose import BuildSpec, shown_path
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
@@ -63,6 +63,7 @@ class ServiceResult:
     # with `no_steps` saying why there are none.
     step_source: str = "stream"
     no_steps: str = ""
+    context_bytes: int | None = None  # build context sent to the engine, from the stream
 
     @property
     def service(self) -> str:
@@ -91,6 +92,7 @@ class ServiceResult:
             reasons_note=misses.NO_EARLIER_BUILD if self.first_build and self.reasons else None,
             step_source=self.step_source or None,
             no_steps=self.no_steps or None,
+            context_bytes=self.context_bytes,
             previous=(
                 {
                     "build_id": self.previous.build_id,
@@ -113,13 +115,16 @@ class BuildOutcome:
     error: str = ""
     build_id: int = 0
     started_at: str = ""
+    team_cache: teamcache.TeamCachePlan | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
     def to_dict(self) -> dict[str, Any]:
+        team = {"team_cache": self.team_cache.to_dict()} if self.team_cache else {}
         return {
+            **team,
             "build_id": self.build_id or None,  # None: the ledger could not record it
             "started_at": self.started_at,
             "status": self.status,
@@ -239,6 +244,7 @@ def run_build(
     pull: bool = False,
     on_events: Callable[[list[Event], RawJsonStream], None] = lambda events, stream: None,
     ledger: Ledger | None = None,
+    team: teamcache.TeamCachePlan | None = None,
 ) -> BuildOutcome:
     """Build `services`, feed progress to `on_events`, record the build, return the outcome.
 
@@ -257,7 +263,12 @@ def run_build(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-prepare") as pool:
         prepared = pool.submit(_before_build, engine, plans, ledger)
         run = run_stream(
-            engine.build_stream(services, no_cache=no_cache, pull=pull),
+            engine.build_stream(
+                services,
+                no_cache=no_cache,
+                pull=pull,
+                extra_files=[team.override] if team and team.override else [],
+            ),
             # Compose 2.40 hands one service to bake as one target, whose steps carry no
             # service prefix (buildx prefixes only when it builds several): they are its.
             RawJsonStream(
@@ -294,6 +305,7 @@ def run_build(
             previous=previous[plan.service],
             step_source=sources[plan.service],
             no_steps=no_steps.get(plan.service, ""),
+            context_bytes=run.stream.context_bytes(plan.service),
         )
         if plan.image in built:
             image = built[plan.image]
@@ -301,10 +313,20 @@ def run_build(
         result.reasons = _reasons(result)
         results.append(result)
 
+    if team is not None:
+        teamcache.finish(engine, team, run.stream, reports, ok=status == "ok")
     outcome = BuildOutcome(
-        results, run.seconds, status, error, started_at=run.started_at.isoformat(timespec="seconds")
+        results,
+        run.seconds,
+        status,
+        error,
+        started_at=run.started_at.isoformat(timespec="seconds"),
+        team_cache=team,
     )
     outcome.build_id = ledger.record(_record(outcome, project, commit, no_cache))
+    if team is not None and outcome.build_id:
+        # Only when the ledger recorded the build; like the ledger, it never fails the build.
+        teamcache.record(ledger.path, outcome.build_id, team)
     if status == "interrupted":
         raise step_interruption(
             "build",

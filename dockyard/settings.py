@@ -80,6 +80,13 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Where dockyard keeps its ledger and caches (git-ignored)",
     ),
     SettingSpec(
+        "DOCKYARD_TEAM_CACHE",
+        "",
+        "A team build cache in a registry, <registry>/<repository prefix> (e.g. "
+        "registry.example.com/team/cache): `build-fast` imports every service's cache from "
+        "it, and with --push-cache exports to it (default: none)",
+    ),
+    SettingSpec(
         "DOCKYARD_BENCH_STRATEGIES",
         "naive=Dockerfile.naive,pip-cache=Dockerfile.pip-cache,optimized=Dockerfile.optimized",
         "`bench` strategies, name=Dockerfile (relative to the build context); "
@@ -178,6 +185,7 @@ class Settings:
     doctor_context_bytes: int
     doctor_context_files: int
     doctor_min_free_bytes: int
+    team_cache: str = ""  # <registry>/<prefix>, checked by dockyard.teamcache.parse_location
     # Problems worth a warning line, e.g. a .env line python-dotenv could not parse.
     warnings: tuple[str, ...] = ()
 
@@ -432,5 +440,6 @@ def load_settings(
             "DOCKYARD_DOCTOR_MIN_FREE_GB", get("DOCKYARD_DOCTOR_MIN_FREE_GB")
         )
         * 1_000_000_000,
+        team_cache=str(overrides.get("team_cache") or get("DOCKYARD_TEAM_CACHE")),
         warnings=tuple(warnings),
     )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from dockyard.engine import Engine
     from dockyard.image.targets import ImageTarget
     from dockyard.ledger import Ledger
+    from dockyard.teamcache import TeamCachePlan
 
 # Invoke config key under which a collection says where its project is (default: the cwd).
 CONFIG_KEY = "dockyard"
@@ -94,7 +95,12 @@ def _ledger(engine: Engine) -> Iterator[Ledger]:
 
 
 def _build_and_report(
-    engine: Engine, services: list[str], out: Console, ledger: Ledger, **flags: bool
+    engine: Engine,
+    services: list[str],
+    out: Console,
+    ledger: Ledger,
+    team: TeamCachePlan | None = None,
+    **flags: bool,
 ) -> BuildOutcome:
     """Build with the live view, then print the summary (shared by build-fast, up, timing)."""
     from dockyard import build
@@ -102,7 +108,7 @@ def _build_and_report(
 
     with render_build.LiveBuild(out, services) as view:
         outcome = build.run_build(
-            engine, services, on_events=view.on_events, ledger=ledger, **flags
+            engine, services, on_events=view.on_events, ledger=ledger, team=team, **flags
         )
     render_build.print_build(out, outcome)
     return outcome
@@ -115,6 +121,8 @@ def _build_and_report(
         "no_cache": "ignore BuildKit's layer cache (cache mounts stay as they are)",
         "pull": "pull newer versions of the base images first",
         "json": "print the build report as JSON instead of tables",
+        "team_cache": "a team build cache, <registry>/<prefix> (default: DOCKYARD_TEAM_CACHE)",
+        "push_cache": "also export the build cache to the team cache",
     },
 )
 def build_fast(
@@ -123,25 +131,48 @@ def build_fast(
     no_cache: bool = False,
     pull: bool = False,
     json: bool = False,
+    team_cache: str = "",
+    push_cache: bool = False,
 ) -> None:
     """Build the services with BuildKit in parallel (cache_from); show steps, cache hits, time."""
-    from dockyard import build, render
+    from dockyard import build, remote, render, teamcache
 
     with boundary():
-        engine = _engine(c)
+        engine = _engine(c, team_cache=team_cache or None)
         services = build.choose_services(engine, service or [])
+        team = teamcache.prepare(engine, services, push=push_cache)
+        notes = render.make_console(stderr=True)
+        remote_engine = remote.is_remote()
+        if remote_engine:
+            render.info(notes, remote.engine_line(engine.stack))
+        if team is not None:
+            warnings, lines = teamcache.before_lines(team)
+            for line in warnings:
+                render.warning(notes, line)
+            for line in lines:
+                render.info(notes, line)
         with _ledger(engine) as ledger:
             if json:
                 import json as json_module
 
                 outcome = build.run_build(
-                    engine, services, no_cache=no_cache, pull=pull, ledger=ledger
+                    engine, services, no_cache=no_cache, pull=pull, ledger=ledger, team=team
                 )
-                print(json_module.dumps(outcome.to_dict(), indent=2))
-                return
-            _build_and_report(
-                engine, services, render.make_console(), ledger, no_cache=no_cache, pull=pull
-            )
+                payload = {**outcome.to_dict(), "engine": remote.where()}
+                print(json_module.dumps({**payload, "remote": remote_engine}, indent=2))
+            else:
+                out = render.make_console()
+                outcome = _build_and_report(
+                    engine, services, out, ledger, team=team, no_cache=no_cache, pull=pull
+                )
+                for line in teamcache.summary_lines(team) if team else []:
+                    render.info(out, line)
+                if remote_engine:
+                    sent = [(r.service, r.context_bytes) for r in outcome.services]
+                    render.info(out, remote.context_line(sent))
+        failure = teamcache.push_failure(team) if team else None
+        if failure is not None:
+            raise failure
 
 
 @task(

@@ -8,6 +8,8 @@
 #        $DOCKYARD_POSTGRES_IMAGE (default dockyard-local/postgres:15)       PostgreSQL, pg_isready
 #   4. the stand-in of uv's image (dockyard-local/uv:<pinned>), from the hash-checked uv wheel
 #      (scripts/make_uv_image.py; pip downloads the wheel from the configured index).
+#   5. Debian's docker-registry (distribution 2.8) for the team-cache tests, which start their own
+#      registry on 127.0.0.1 (the package's own service is not used).
 # The Debian mirror is read from this machine's apt sources, never written here.
 set -euo pipefail
 
@@ -164,6 +166,16 @@ build_uv_image() {
   "${PYTHON:-python3}" "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/make_uv_image.py" >&2
 }
 
+install_registry() {
+  command -v docker-registry >/dev/null 2>&1 && return
+  log "installing docker-registry (Debian's distribution registry; the tests start it themselves)"
+  as_root apt-get update -qq
+  # The tests never use the package's own service (it is not started without an init system here).
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+    docker-registry >/dev/null
+  command -v docker-registry >/dev/null 2>&1 || { log "docker-registry not installed"; exit 1; }
+}
+
 main() {
   install_engine
   start_engine
@@ -171,6 +183,7 @@ main() {
   build_python_image
   build_postgres_image
   build_uv_image
+  install_registry
   log "done: $(docker version --format 'engine {{.Server.Version}}'), $(docker compose version --short 2>/dev/null || echo 'compose ?'), images $PYTHON_IMAGE $POSTGRES_IMAGE"
 }
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import IO, Any
 
 from dockyard.compose import ComposeProject
@@ -80,6 +81,9 @@ class FakeEngine:
         self.removed: list[str] = []
         self.pruned: list[str] = []
         self.labels: list[dict[str, str]] = []  # the labels of each buildx build, in order
+        self.extra_files: list[tuple[Path, ...]] = []
+        self.pushed: list[str] = []
+        self.push_refused: set[str] = set()
 
     # -- compose -------------------------------------------------------------------------------
     @cached_property
@@ -99,8 +103,10 @@ class FakeEngine:
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
+        extra_files: Sequence[Path] = (),
     ) -> Stream:
         self.calls.append(("build", tuple(services), no_cache, pull))
+        self.extra_files.append(tuple(extra_files))
         script = self.builds.pop(0) if self.builds else BuildScript()
         yield from script.chunks
         self.images.update(script.produces)
@@ -170,6 +176,11 @@ class FakeEngine:
         self.calls.append(("local images",))
         unique = {str(data.get("Id") or id(data)): data for data in self.images.values()}
         return list(unique.values())
+
+    def push(self, reference: str) -> None:
+        self.pushed.append(reference)
+        if reference in self.push_refused:
+            raise DockyardError(f"push refused: {reference}", "")
 
     def image_references(self, pattern: str) -> list[str]:
         prefix = pattern.rstrip("*")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dockyard.compose import Service, shown_path
 from dockyard.dockerfile import Dockerfile, DockerfileSyntaxError, parse
 from dockyard.engine.stackinfo import StackInfo
+from dockyard.teamcache import DoctorFacts
 
 if TYPE_CHECKING:
     from dockyard.settings import Settings
@@ -67,6 +68,7 @@ class ProjectFacts:
     error_hint: str = ""
     services: Mapping[str, Service] = field(default_factory=dict)
     unread: str = ""  # why the compose file was not read at all (no docker / no compose)
+    team_cache: DoctorFacts = field(default_factory=DoctorFacts)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard import dockerignore, requirements
+from dockyard import dockerignore, requirements, teamcache
 from dockyard.compose import Service
 from dockyard.dockerfile import Dockerfile, DockerfileSyntaxError, parse
 from dockyard.doctor.executed import executed_names, is_script_candidate
@@ -65,8 +65,13 @@ def gather(engine: EngineProtocol, services: Sequence[str] = ()) -> Facts:
         return Facts(
             environment, ProjectFacts(compose_files=files, error=err.message, error_hint=err.hint)
         )
-    project = ProjectFacts(compose.name, files, services=compose.services)
     chosen = compose.require(services, buildable=True) if services else compose.buildable()
+    project = ProjectFacts(
+        compose.name,
+        files,
+        services=compose.services,
+        team_cache=_team_cache(engine, environment, chosen),
+    )
     builds = project_builds(compose.services)
     hadolint_path = shutil.which("hadolint")
     project_dir = compose.directory
@@ -92,6 +97,25 @@ def gather(engine: EngineProtocol, services: Sequence[str] = ()) -> Facts:
         for name in chosen
     )
     return Facts(environment, project, gathered)
+
+
+def _team_cache(
+    engine: EngineProtocol, environment: EnvironmentFacts, services: Sequence[str]
+) -> teamcache.DoctorFacts:
+    builds = {}
+    for name in services:
+        build = engine.project.build_of(name)
+        text = "" if build.remote else (build.dockerfile_text() or "")
+        builds[name] = (text, build.cache_to, build.target, build.args)
+    stack = environment.stack
+    return teamcache.doctor_facts(
+        engine.settings.team_cache,
+        project=engine.project_name,
+        builds=builds,
+        root=engine.settings.compose_files[0].parent,
+        image_store=stack.image_store if stack and not environment.daemon_error else "unknown",
+        reachable_engine=not environment.daemon_error,
+    )
 
 
 def gather_environment(engine: EngineProtocol) -> EnvironmentFacts:

@@ -14,6 +14,7 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.engine.errors import DockerCommandFailed, docker_errors
@@ -83,11 +84,11 @@ class EngineBase:
             return [*[str(p) for p in self._client.docker_cmd], *args]
         return ["docker", *args]
 
-    def compose_cmd(self, *args: str) -> list[str]:
-        """`docker compose` with the project's files, profiles and name, as python-on-whales'
-        DockerClient builds it from the same settings, then `args`."""
+    def compose_cmd(self, *args: str, extra_files: Sequence[Path] = ()) -> list[str]:
+        """`docker compose` with the project's files (then `extra_files`), profiles and name,
+        as python-on-whales' DockerClient builds it from the same settings, then `args`."""
         command = self.docker_cmd("compose")
-        for path in self.settings.compose_files:
+        for path in (*self.settings.compose_files, *extra_files):
             command += ["--file", str(path)]
         for profile in self.settings.profiles:
             command += ["--profile", profile]

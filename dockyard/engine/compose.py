@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.compose import ComposeProject, require_files
@@ -156,14 +157,18 @@ class ComposeCommands(EngineBase):
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
+        extra_files: Sequence[Path] = (),
     ) -> Stream:
         """Run `compose build` with BuildKit's raw JSON progress; yield (stream, line) pairs.
 
-        Raises the translated error after the last line when the build fails; the build
-        stops with the stream (Ctrl-C, SIGTERM, an error while reading).
+        `extra_files` are more compose files (`--file`) after the project's, for this build
+        only (the team cache's cache_from / cache_to). Raises the translated error after the
+        last line when the build fails; the build stops with the stream (Ctrl-C, SIGTERM, an
+        error while reading).
         """
-        started = self.start_build(services, no_cache=no_cache, pull=pull, extra_env=extra_env)
-        yield from started
+        yield from self.start_build(
+            services, no_cache=no_cache, pull=pull, extra_env=extra_env, extra_files=extra_files
+        )
 
     def start_build(
         self,
@@ -172,12 +177,15 @@ class ComposeCommands(EngineBase):
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
+        extra_files: Sequence[Path] = (),
     ) -> StartedStream:
         """`compose build` started now (raw JSON progress): build-fast starts it before it has
         read the compose model, and reads its lines when ready. No services: every service
         with a build section, as Compose itself chooses."""
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
-        command = build_command(self.compose_cmd(), services, no_cache=no_cache, pull=pull)
+        command = build_command(
+            self.compose_cmd(extra_files=extra_files), services, no_cache=no_cache, pull=pull
+        )
         with environment(env, unset=PROGRESS_OVERRIDES), self.errors():
             lines = Lines(command)
         return StartedStream(lines, self.errors)

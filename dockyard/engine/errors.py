@@ -46,6 +46,12 @@ class DockerCommandFailed(Exception):
         self.stderr = stderr
 
 
+TLS_HINT = (
+    "DOCKER_CERT_PATH must hold that engine's CA (ca.pem) and your client cert.pem / key.pem "
+    "(with DOCKER_TLS_VERIFY=1); or fix DOCKER_HOST / the docker context"
+)
+
+
 def stderr_tail(text: str | None, lines: int = 20) -> str:
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
@@ -78,6 +84,12 @@ def translate(exc: BaseException, *, compose_files: Sequence[Path] = ()) -> Dock
 def _classify(call: DockerCall, compose_files: Sequence[Path]) -> DockyardError:
     stderr = call.stderr
     lowered = stderr.lower()
+    tls = re.search(r"(?:tls|x509|remote error): [^\n]+", stderr)
+    if tls and ("error during connect" in lowered or "certificate" in lowered):
+        host = os.environ.get("DOCKER_HOST") or "the engine"
+        return DaemonUnreachable(
+            f"TLS with the Docker engine at {host} failed: {tls.group(0).strip()}", TLS_HINT
+        )
     if (
         "cannot connect to the docker daemon" in lowered
         or "error during connect" in lowered

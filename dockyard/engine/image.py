@@ -112,6 +112,11 @@ class ImageCommands(EngineBase):
         `docker image ls`, then one `docker image inspect` of them all (`_listed_images`)."""
         return self._listed_images()
 
+    def push(self, reference: str) -> None:
+        """`docker push --quiet` (credentials from Docker's own login store); raises the
+        translated error when the registry refuses."""
+        self.run(self.docker_cmd("push", "--quiet", reference))
+
     def image_references(self, pattern: str) -> list[str]:
         """`repository:tag` of the local images matching a reference pattern (`repo/*`)."""
         output = self.run(

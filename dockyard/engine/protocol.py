@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from dockyard.engine.process import Stream
@@ -32,6 +33,7 @@ class EngineProtocol(Protocol):
         no_cache: bool = False,
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
+        extra_files: Sequence[Path] = (),
     ) -> Stream: ...
     def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream: ...
     def down(self, *, volumes: bool = False) -> None: ...
@@ -51,6 +53,7 @@ class EngineProtocol(Protocol):
     def image_references(self, pattern: str) -> list[str]: ...
     def labelled_images(self, label: str) -> list[dict[str, Any]]: ...
     def local_images(self) -> list[dict[str, Any]]: ...
+    def push(self, reference: str) -> None: ...
 
     # buildx
     def buildx_build_stream(

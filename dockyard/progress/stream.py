@@ -148,6 +148,11 @@ class RawJsonStream:
         self._logs: dict[str, _LogBuffer] = {}
         self._plain: list[str] = []
         self._warnings: list[tuple[str | None, str]] = []
+        # Vertices that transferred layer blobs (`statuses` with a sha256 id): a cached step
+        # among them came from a remote cache (the team cache), not the local one.
+        self._pulled: set[str] = set()
+        # Bytes of build context sent, per `load build context` vertex (its last `current`).
+        self._context: dict[str, int] = {}
         self._messages = 0
         self._closed = False
 
@@ -197,6 +202,20 @@ class RawJsonStream:
     def messages(self) -> int:
         """How many JSON status messages were parsed."""
         return self._messages
+
+    @property
+    def pulled(self) -> frozenset[str]:
+        """Digests of the vertices that transferred layer blobs."""
+        return frozenset(self._pulled)
+
+    def context_bytes(self, service: str) -> int | None:
+        """Bytes of build context the client sent for `service` (None: the stream did not say)."""
+        sent = [
+            self._context[v.digest]
+            for v in self._vertices.values()
+            if v.service == service and v.digest in self._context
+        ]
+        return sum(sent) if sent else None
 
     @property
     def services(self) -> list[str]:
@@ -323,6 +342,16 @@ class RawJsonStream:
         for raw in message.get("logs") or ():
             if isinstance(raw, dict):
                 events.extend(self._log(raw))
+        for raw in message.get("statuses") or ():
+            if not isinstance(raw, dict):
+                continue
+            status_id, vertex = str(raw.get("id") or ""), str(raw.get("vertex") or "")
+            if status_id.startswith("sha256:"):
+                self._pulled.add(vertex)
+            elif status_id.startswith("transferring context") and isinstance(
+                raw.get("current"), int
+            ):
+                self._context[vertex] = max(self._context.get(vertex, 0), int(raw["current"]))
         for raw in message.get("warnings") or ():
             if isinstance(raw, dict):
                 self._warning(raw)
@@ -353,8 +382,10 @@ class RawJsonStream:
             vertex.inputs = tuple(str(i) for i in inputs)
         vertex.started = _timestamp_or_none(raw.get("started"))
         vertex.completed = _timestamp_or_none(raw.get("completed"))
-        vertex.cached = bool(raw.get("cached"))
         error = raw.get("error")
+        # A step that came from a registry cache is reported cached, then again without
+        # `cached` while BuildKit pulls its layers lazily (at export): it stays cached.
+        vertex.cached = bool(raw.get("cached")) or (vertex.cached and not error)
         vertex.error = str(error) if error else None
         events: list[Event] = []
         if vertex.completed is not None:

@@ -21,6 +21,7 @@ import pytest
 
 from dockyard.ledger import Ledger
 from tests.conftest import PYTHON_IMAGE
+from tests.docker import teamcache_cases
 from tests.docker.helpers import (
     STOPS,
     Project,
@@ -30,6 +31,8 @@ from tests.docker.helpers import (
     survivors,
     unique,
 )
+from tests.docker.teamcache_cases import team_project
+from tests.teambed import Registry, TlsEngine, make_certificates
 
 pytestmark = pytest.mark.docker
 
@@ -141,6 +144,20 @@ def test_wrong_docker_context(simple: Project) -> None:
         done,
         f"docker context '{name}' does not exist (DOCKER_CONTEXT={name})",
         hint="`docker context ls` lists the contexts",
+    )
+
+
+def test_tls_engine_with_a_bad_certificate(
+    simple: Project, tls_engine: TlsEngine, tmp_path: Path
+) -> None:
+    # A client certificate and CA of another authority than the engine's (tests/teambed.py).
+    make_certificates(tmp_path / "intruder", "intruder")
+    done = simple.inv("ps", **tls_engine.client_env(tmp_path / "intruder"))
+    assert_one_error(
+        done,
+        f"TLS with the Docker engine at {tls_engine.host} failed: tls: failed to verify "
+        "certificate: x509: certificate signed by unknown authority",
+        hint="DOCKER_CERT_PATH must hold that engine's CA",
     )
 
 
@@ -524,6 +541,24 @@ def test_locked_ledger(app: Project) -> None:
     finally:
         holder.kill()
         holder.wait(timeout=30)
+
+
+# -- the team cache ------------------------------------------------------------------------------
+
+
+def test_registry_down_during_a_build(tmp_path: Path) -> None:
+    with team_project(tmp_path / "tc") as proj:
+        warning, pushed = teamcache_cases.registry_down_case(proj)
+    assert "is unreachable (" in warning and warning.endswith("building without it"), warning
+    assert_one_error(
+        pushed, "team cache not pushed: the registry 127.0.0.1:", hint="built and kept"
+    )
+
+
+def test_push_refused(tmp_path: Path, readonly_registry: Registry) -> None:
+    with team_project(tmp_path / "tc") as proj:
+        done = teamcache_cases.refused_push_case(proj, readonly_registry)
+    assert_one_error(done, "refused: ", hint="the image is built and kept")
 
 
 # -- Ctrl-C --------------------------------------------------------------------------------------

@@ -119,6 +119,7 @@ def test_bundled_backend_all_pass_with_the_defaults(tmp_path: Path) -> None:
     expected = [
         *("docker-binary", "docker-daemon", "buildkit", "compose", "build-path", "step-data"),
         *("image-store", "disk-free", "env-file", "compose-file", "db-port-public"),
+        "team-cache",
     ]
     assert ids[: len(expected)] == expected
     assert len(ids) == len(expected) + len(SERVICE_CHECKS)  # one service with build:
@@ -245,7 +246,11 @@ def test_every_check_is_seen_failing(tmp_path: Path) -> None:
     assert_fails_cleanly(no_compose)
     assert no_compose.status("compose-file") == "FAIL"
 
-    for extra in (no_docker, nowhere, legacy, plugins, full_disk, env_run, no_compose):
+    # A team cache whose registry does not answer (port 9 of 127.0.0.1: nothing listens).
+    team_down = run_doctor(badsyntax, DOCKYARD_TEAM_CACHE="127.0.0.1:9/team")
+    assert team_down.status("team-cache") == "WARN"
+
+    for extra in (no_docker, nowhere, legacy, plugins, full_disk, env_run, no_compose, team_down):
         seen |= extra.not_passing()
     expected = {c["id"] for c in run.report["checks"]} | {c["id"] for c in plugins.report["checks"]}
     assert expected - INFORMATIONAL - seen == set()

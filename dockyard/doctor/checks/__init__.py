@@ -24,6 +24,7 @@ ENVIRONMENT_CHECKS: tuple[Callable[[EnvironmentFacts, Thresholds], CheckResult],
 PROJECT_CHECKS: tuple[Callable[[ProjectFacts], CheckResult], ...] = (
     project.check_compose_file,
     project.check_db_ports,
+    project.check_team_cache,
 )
 
 SERVICE_CHECKS: tuple[Callable[[ServiceFacts, Thresholds], CheckResult], ...] = (

@@ -68,3 +68,54 @@ def check_db_ports(project: ProjectFacts) -> CheckResult:
     return CheckResult(
         "db-port-public", PASS, "no database port published on all interfaces", scope="project"
     )
+
+
+def check_team_cache(project: ProjectFacts) -> CheckResult:
+    """The team cache (DOCKYARD_TEAM_CACHE) and cache exports, before a build needs them."""
+    team = project.team_cache
+    if project.unread or project.error:
+        return CheckResult("team-cache", SKIP, "needs the compose project", scope="project")
+    if team.unsupported_cache_to:
+        names = ", ".join(team.unsupported_cache_to)
+        return CheckResult(
+            "team-cache",
+            FAIL,
+            f"cache_to of {names}: the classic image store's docker driver refuses cache export "
+            '("Cache export is not supported for the docker driver")',
+            "use type=inline, a containerd-store engine, or a docker-container builder "
+            "(BUILDX_BUILDER); or DOCKYARD_TEAM_CACHE with --push-cache (inline cache)",
+            scope="project",
+        )
+    if not team.setting:
+        return CheckResult(
+            "team-cache", PASS, "no team cache set (DOCKYARD_TEAM_CACHE)", scope="project"
+        )
+    if team.problem:
+        return CheckResult("team-cache", FAIL, team.problem, team.hint, scope="project")
+    if team.unreachable:
+        return CheckResult(
+            "team-cache",
+            WARN,
+            f"the registry {team.registry} is unreachable ({team.unreachable}): builds go on "
+            "without the team cache, and --push-cache fails",
+            "start or reach the registry, or fix DOCKYARD_TEAM_CACHE",
+            scope="project",
+        )
+    if team.inline_misses:
+        return CheckResult(
+            "team-cache",
+            WARN,
+            f"{len(team.inline_misses)} install step(s) in stages the final stage only copies "
+            "from: the inline cache this engine exports does not carry them",
+            "export from a containerd-store engine (type=registry,mode=max carries every "
+            "stage), or let the final stage build FROM that stage",
+            scope="project",
+            details=team.inline_misses,
+        )
+    return CheckResult(
+        "team-cache",
+        PASS,
+        f"registry {team.registry} answers; --push-cache exports as {team.why}",
+        scope="project",
+        details=tuple(f"ref {ref}" for ref in team.refs),
+    )
