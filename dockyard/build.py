@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -245,8 +245,12 @@ def run_build(
     on_events: Callable[[list[Event], RawJsonStream], None] = lambda events, stream: None,
     ledger: Ledger | None = None,
     team: teamcache.TeamCachePlan | None = None,
+    started: Iterable[tuple[str, bytes]] | None = None,
 ) -> BuildOutcome:
     """Build `services`, feed progress to `on_events`, record the build, return the outcome.
+
+    `started`: the lines of this very build, already running (build-fast starts it before it
+    reads the compose model); else the build starts here.
 
     Raises BuildFailed (with the failing step's last log lines) or Interrupted after the
     failure has been recorded in the ledger. A ledger that cannot be used never stops the
@@ -262,13 +266,16 @@ def run_build(
     # is most of dockyard's own time, and none of it depends on the build.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-prepare") as pool:
         prepared = pool.submit(_before_build, engine, plans, ledger)
-        run = run_stream(
-            engine.build_stream(
+        chunks = started
+        if chunks is None:
+            chunks = engine.build_stream(
                 services,
                 no_cache=no_cache,
                 pull=pull,
                 extra_files=[team.override] if team and team.override else [],
-            ),
+            )
+        run = run_stream(
+            chunks,
             # Compose 2.40 hands one service to bake as one target, whose steps carry no
             # service prefix (buildx prefixes only when it builds several): they are its.
             RawJsonStream(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from dockyard.build import BuildOutcome
     from dockyard.engine import Engine
+    from dockyard.engine.compose import StartedStream
     from dockyard.image.targets import ImageTarget
     from dockyard.ledger import Ledger
     from dockyard.teamcache import TeamCachePlan
@@ -72,9 +73,10 @@ def _engine(c: Context, **overrides: Any) -> Engine:
     from dockyard.settings import load_settings
 
     settings = load_settings(project_root(c), overrides=overrides)
-    console = render.make_console(stderr=True)
-    for message in settings.warnings:
-        render.warning(console, message)
+    if settings.warnings:
+        console = render.make_console(stderr=True)
+        for message in settings.warnings:
+            render.warning(console, message)
     return Engine(settings)
 
 
@@ -100,6 +102,7 @@ def _build_and_report(
     out: Console,
     ledger: Ledger,
     team: TeamCachePlan | None = None,
+    started: Iterable[tuple[str, bytes]] | None = None,
     **flags: bool,
 ) -> BuildOutcome:
     """Build with the live view, then print the summary (shared by build-fast, up, timing)."""
@@ -108,7 +111,13 @@ def _build_and_report(
 
     with render_build.LiveBuild(out, services) as view:
         outcome = build.run_build(
-            engine, services, on_events=view.on_events, ledger=ledger, team=team, **flags
+            engine,
+            services,
+            on_events=view.on_events,
+            ledger=ledger,
+            team=team,
+            started=started,
+            **flags,
         )
     render_build.print_build(out, outcome)
     return outcome
@@ -135,44 +144,88 @@ def build_fast(
     push_cache: bool = False,
 ) -> None:
     """Build the services with BuildKit in parallel (cache_from); show steps, cache hits, time."""
-    from dockyard import build, remote, render, teamcache
-
     with boundary():
         engine = _engine(c, team_cache=team_cache or None)
-        services = build.choose_services(engine, service or [])
-        team = teamcache.prepare(engine, services, push=push_cache)
-        notes = render.make_console(stderr=True)
-        remote_engine = remote.is_remote()
-        if remote_engine:
-            render.info(notes, remote.engine_line(engine.stack))
-        if team is not None:
-            warnings, lines = teamcache.before_lines(team)
-            for line in warnings:
-                render.warning(notes, line)
-            for line in lines:
-                render.info(notes, line)
-        with _ledger(engine) as ledger:
-            if json:
-                import json as json_module
+        # Without a team cache the build's command line follows from the settings alone: the
+        # build starts now and runs while dockyard reads the compose model, imports what it
+        # renders with and fingerprints the contexts (on a cached build, most of its time).
+        started = None
+        if not engine.settings.team_cache:
+            wanted = list(service or engine.settings.build_services)
+            started = engine.start_build(wanted, no_cache=no_cache, pull=pull)
+        try:
+            # `compose config` runs too while the modules below are imported; its errors
+            # surface where the model is first read.
+            from concurrent.futures import ThreadPoolExecutor
 
-                outcome = build.run_build(
-                    engine, services, no_cache=no_cache, pull=pull, ledger=ledger, team=team
-                )
-                payload = {**outcome.to_dict(), "engine": remote.where()}
-                print(json_module.dumps({**payload, "remote": remote_engine}, indent=2))
-            else:
-                out = render.make_console()
-                outcome = _build_and_report(
-                    engine, services, out, ledger, team=team, no_cache=no_cache, pull=pull
-                )
-                for line in teamcache.summary_lines(team) if team else []:
-                    render.info(out, line)
-                if remote_engine:
-                    sent = [(r.service, r.context_bytes) for r in outcome.services]
-                    render.info(out, remote.context_line(sent))
-        failure = teamcache.push_failure(team) if team else None
-        if failure is not None:
-            raise failure
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(lambda: engine.project)
+                _build_fast(engine, service or [], started, no_cache, pull, json, push_cache)
+        finally:
+            if started is not None:
+                started.close()
+
+
+def _build_fast(
+    engine: Engine,
+    requested: list[str],
+    started: StartedStream | None,
+    no_cache: bool,
+    pull: bool,
+    json: bool,
+    push_cache: bool,
+) -> None:
+    """build-fast once the build may be running: the compose model, the team cache, the
+    live view and the summary."""
+    from dockyard import build, remote, render, teamcache
+
+    services = build.choose_services(engine, requested)
+    team = teamcache.prepare(engine, services, push=push_cache)
+    notes = render.make_console(stderr=True)
+    remote_engine = remote.is_remote()
+    if remote_engine:
+        render.info(notes, remote.engine_line(engine.stack))
+    if team is not None:
+        warnings, lines = teamcache.before_lines(team)
+        for line in warnings:
+            render.warning(notes, line)
+        for line in lines:
+            render.info(notes, line)
+    with _ledger(engine) as ledger:
+        if json:
+            import json as json_module
+
+            outcome = build.run_build(
+                engine,
+                services,
+                no_cache=no_cache,
+                pull=pull,
+                ledger=ledger,
+                team=team,
+                started=started,
+            )
+            payload = {**outcome.to_dict(), "engine": remote.where()}
+            print(json_module.dumps({**payload, "remote": remote_engine}, indent=2))
+        else:
+            out = render.make_console()
+            outcome = _build_and_report(
+                engine,
+                services,
+                out,
+                ledger,
+                team=team,
+                started=started,
+                no_cache=no_cache,
+                pull=pull,
+            )
+            for line in teamcache.summary_lines(team) if team else []:
+                render.info(out, line)
+            if remote_engine:
+                sent = [(r.service, r.context_bytes) for r in outcome.services]
+                render.info(out, remote.context_line(sent))
+    failure = teamcache.push_failure(team) if team else None
+    if failure is not None:
+        raise failure
 
 
 @task(
