@@ -15,6 +15,7 @@ from dockyard.engine.base import EngineBase
 from dockyard.errors import DockyardError
 
 _LISTING_ATTEMPTS = 4
+_PRUNE_ATTEMPTS = 3
 
 
 class SystemCommands(EngineBase):
@@ -53,13 +54,21 @@ class SystemCommands(EngineBase):
         """Remove one build-cache record by its record id (the filter is a regex: anchored)."""
         if not re.fullmatch(r"[A-Za-z0-9]+", record_id):
             raise ValueError(f"not a build-cache record id: {record_id!r}")
-        try:
-            self.run(
-                self.docker_cmd("builder", "prune", "--force", "--filter", f"id=^{record_id}$")
-            )
-        except DockyardError:
-            return False
-        return True
+        # BuildKit skips a record some build holds at that moment (seen on the containerd
+        # store while other builds ran): asked again a moment later, it lets go of it.
+        for attempt in range(_PRUNE_ATTEMPTS):
+            try:
+                self.run(
+                    self.docker_cmd("builder", "prune", "--force", "--filter", f"id=^{record_id}$")
+                )
+                still = any(str(r.get("ID")) == record_id for r in self.build_cache_records())
+            except DockyardError:
+                return False
+            if not still:
+                return True
+            if attempt + 1 < _PRUNE_ATTEMPTS:
+                time.sleep(1.0)
+        return False
 
     def python_in_image(self, image: str, code: str) -> str:
         """Run `python -c CODE` in a throwaway container of `image`; return its stdout."""
