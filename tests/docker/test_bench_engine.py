@@ -357,7 +357,8 @@ class Running:
     def __init__(self, project: Project, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "invoke", "--search-root", str(REPO), "bench", *args],
-            env=project.environ(),
+            # Unbuffered: the run id line must reach the test while the run goes on.
+            env={**project.environ(), "PYTHONUNBUFFERED": "1"},
             cwd=project.root,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -398,8 +399,8 @@ def test_two_runs_and_a_clean_at_once_leave_each_other_alone(project: Project) -
     assert images_of_run(ended_id)
 
     # Long enough that both runs are surely building at once (a quick run of the optimized
-    # Dockerfile alone is a few seconds): three repetitions of both edit scenarios.
-    quick = ("--quick", "--repetitions", "3", "--strategy", "optimized", "--import-runs", "1")
+    # Dockerfile alone is a few seconds): five repetitions of both edit scenarios.
+    quick = ("--quick", "--repetitions", "5", "--strategy", "optimized", "--import-runs", "1")
     quick = (*quick, "--yes")
     runs = [
         Running(project, *quick, "--json", str(project.root / f"{name}.json"))
