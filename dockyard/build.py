@@ -264,16 +264,16 @@ def run_build(
     # What the comparison after the build needs (context fingerprints, base image ids, the
     # last good builds, the commit) is gathered while the build runs: on a cached build that
     # is most of dockyard's own time, and none of it depends on the build.
+    chunks = started
+    if chunks is None:
+        chunks = engine.build_stream(
+            services,
+            no_cache=no_cache,
+            pull=pull,
+            extra_files=[team.override] if team and team.override else [],
+        )
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-prepare") as pool:
         prepared = pool.submit(_before_build, engine, plans, ledger)
-        chunks = started
-        if chunks is None:
-            chunks = engine.build_stream(
-                services,
-                no_cache=no_cache,
-                pull=pull,
-                extra_files=[team.override] if team and team.override else [],
-            )
         run = run_stream(
             chunks,
             # Compose 2.40 hands one service to bake as one target, whose steps carry no

@@ -152,7 +152,7 @@ def build_fast(
         started = None
         if not engine.settings.team_cache:
             wanted = list(service or engine.settings.build_services)
-            started = engine.start_build(wanted, no_cache=no_cache, pull=pull)
+            started = engine.build_stream(wanted, no_cache=no_cache, pull=pull)
         try:
             # `compose config` runs too while the modules below are imported; its errors
             # surface where the model is first read.

@@ -158,30 +158,16 @@ class ComposeCommands(EngineBase):
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
         extra_files: Sequence[Path] = (),
-    ) -> Stream:
-        """Run `compose build` with BuildKit's raw JSON progress; yield (stream, line) pairs.
+    ) -> StartedStream:
+        """`compose build` with BuildKit's raw JSON progress, started now; iterate for its
+        (stream, line) pairs when ready (build-fast starts it before it has read the compose
+        model). No services: every service with a build section, as Compose chooses.
 
         `extra_files` are more compose files (`--file`) after the project's, for this build
         only (the team cache's cache_from / cache_to). Raises the translated error after the
-        last line when the build fails; the build stops with the stream (Ctrl-C, SIGTERM, an
-        error while reading).
+        last line when the build fails; the build stops with the stream or `close()` (Ctrl-C,
+        SIGTERM, an error while reading).
         """
-        yield from self.start_build(
-            services, no_cache=no_cache, pull=pull, extra_env=extra_env, extra_files=extra_files
-        )
-
-    def start_build(
-        self,
-        services: Sequence[str],
-        *,
-        no_cache: bool = False,
-        pull: bool = False,
-        extra_env: Mapping[str, str] | None = None,
-        extra_files: Sequence[Path] = (),
-    ) -> StartedStream:
-        """`compose build` started now (raw JSON progress): build-fast starts it before it has
-        read the compose model, and reads its lines when ready. No services: every service
-        with a build section, as Compose itself chooses."""
         env = {**BUILDKIT_ENVIRONMENT, "BUILDKIT_PROGRESS": "rawjson", **(extra_env or {})}
         command = build_command(
             self.compose_cmd(extra_files=extra_files), services, no_cache=no_cache, pull=pull

@@ -22,24 +22,26 @@ class ImageCommands(EngineBase):
         return dict(json.loads(output))
 
     def images_inspect(self, references: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """`docker image inspect` of several images in one call: {reference: data} for the
-        ones the engine has (absent ones are left out). One call when all are there (the usual
-        case, e.g. every image right after a build); else one per image, because docker names
-        a missing image in its normalized form and skips it in the output."""
+        """`docker image inspect` of several images at once: {reference: data} for the ones
+        the engine has (absent ones are left out). One call per `INSPECT_CHUNK` references (a
+        Windows command line stays short enough) when all are there, the usual case; else each
+        of that chunk alone, because docker names a missing image in its normalized form and
+        skips it in the output."""
         wanted = list(dict.fromkeys(references))
-        if not wanted:
-            return {}
-        try:
-            command = self.docker_cmd("image", "inspect", "--format", "{{json .}}", *wanted)
-            output = self.run(command)
-        except ImageNotFound:
-            found = {}
-            for reference in wanted:
-                with contextlib.suppress(ImageNotFound):
-                    found[reference] = self.image_inspect(reference)
-            return found
-        rows = [json.loads(line) for line in output.splitlines() if line.strip()]
-        return dict(zip(wanted, rows, strict=True))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), INSPECT_CHUNK):
+            chunk = wanted[start : start + INSPECT_CHUNK]
+            try:
+                command = self.docker_cmd("image", "inspect", "--format", "{{json .}}", *chunk)
+                output = self.run(command)
+            except ImageNotFound:
+                for reference in chunk:
+                    with contextlib.suppress(ImageNotFound):
+                        found[reference] = self.image_inspect(reference)
+                continue
+            rows = [json.loads(line) for line in output.splitlines() if line.strip()]
+            found.update(zip(chunk, rows, strict=True))
+        return found
 
     def image_exists(self, reference: str) -> bool:
         """Whether the engine has the image; a daemon that cannot be reached still raises."""
@@ -138,29 +140,11 @@ class ImageCommands(EngineBase):
         return self._listed_images("--filter", f"label={label}")
 
     def _listed_images(self, *filters: str) -> list[dict[str, Any]]:
-        """The images `docker image ls --quiet --no-trunc FILTERS` lists, inspected in one call
-        (per `INSPECT_CHUNK` ids, so a Windows command line stays short enough); when one was
-        removed meanwhile, each is asked alone."""
+        """The images `docker image ls --quiet --no-trunc FILTERS` lists, inspected together
+        (`images_inspect`; one removed meanwhile is left out)."""
         output = self.run(self.docker_cmd("image", "ls", "--quiet", "--no-trunc", *filters))
         ids = sorted({line.strip() for line in output.splitlines() if line.strip()})
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(ids), INSPECT_CHUNK):
-            chunk = ids[start : start + INSPECT_CHUNK]
-            try:
-                inspected = self.run(
-                    self.docker_cmd("image", "inspect", "--format", "{{json .}}", *chunk)
-                )
-            except ImageNotFound:
-                found += [image for image_id in chunk if (image := self._inspect_or_none(image_id))]
-                continue
-            found += [json.loads(line) for line in inspected.splitlines() if line.strip()]
-        return found
-
-    def _inspect_or_none(self, reference: str) -> dict[str, Any] | None:
-        try:
-            return self.image_inspect(reference)
-        except ImageNotFound:
-            return None
+        return list(self.images_inspect(ids).values())
 
 
 def _save_failed(

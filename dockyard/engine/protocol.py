@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
@@ -34,7 +34,7 @@ class EngineProtocol(Protocol):
         pull: bool = False,
         extra_env: Mapping[str, str] | None = None,
         extra_files: Sequence[Path] = (),
-    ) -> Stream: ...
+    ) -> Iterable[tuple[str, bytes]]: ...
     def up_stream(self, services: Sequence[str], *, timeout: int, no_build: bool) -> Stream: ...
     def down(self, *, volumes: bool = False) -> None: ...
     def ps(self) -> list[ServiceState]: ...
