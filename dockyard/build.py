@@ -9,7 +9,6 @@ the last successful build of that service in the ledger.
 from __future__ import annotations
 
 import signal
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from dockyard import fingerprint, misses, pulls, signals, teamcache
+from dockyard import fingerprint, gitinfo, misses, pulls, signals, teamcache
 from dockyard.compose import BuildSpec, shown_path
 from dockyard.dockerfile import parse as parse_dockerfile
 from dockyard.engine import EngineProtocol
@@ -214,22 +213,7 @@ def _before_build(
     }
     project = engine.project_name
     previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
-    return fingerprints, base_digests(engine, plans), previous, git_commit(engine.settings.root)
-
-
-def git_commit(root: Path) -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
+    return fingerprints, base_digests(engine, plans), previous, gitinfo.commit(engine.settings.root)
 
 
 def _now() -> str:

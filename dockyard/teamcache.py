@@ -23,7 +23,6 @@ import ipaddress
 import json
 import re
 import ssl
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from dockyard import gitinfo
 from dockyard.errors import DockyardError, SettingsError
 
 if TYPE_CHECKING:
@@ -106,25 +106,6 @@ def tag(text: str) -> str:
     """A tag from a branch name (`feature/x` -> `feature-x`)."""
     cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).lstrip(".-")[:128]
     return cleaned or "latest"
-
-
-def _git(root: Path, *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
-def branches(root: Path) -> tuple[str, str]:
-    """(current branch, default branch) of the project's git checkout; ("main", "main")
-    outside git. The default branch is origin's HEAD when known, else `main`."""
-    default = _git(root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD").partition("/")[2]
-    default = default or "main"
-    current = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
-    return (current if current and current != "HEAD" else default), default
 
 
 def export_mode(image_store: str) -> tuple[Export, str]:
@@ -240,7 +221,7 @@ def plan(
     unreachable: str = "",
 ) -> TeamCachePlan:
     """Refs per service (`services` maps each to its compose file's own cache_to)."""
-    branch, default = branches(root)
+    branch, default = gitinfo.branches(root)
     mode, why = export_mode(image_store)
     caches = {}
     for service, own_cache_to in services.items():
