@@ -551,7 +551,8 @@ def _confirm_removal(out: Console, question: str, yes: bool, what: str, hint: st
     help={
         "repetitions": "builds per strategy and scenario (default: 3; 1 with --quick)",
         "quick": "1 repetition of code-edit and deps-edit only (a CI smoke run)",
-        "scenario": "cold, no-change, code-edit or deps-edit (repeatable; default: all four)",
+        "scenario": "cold, no-change, code-edit, deps-edit or team-cache (repeatable; default: the "
+        "first four, and team-cache when a team cache is set)",
         "strategy": "a strategy of DOCKYARD_BENCH_STRATEGIES (repeatable; default: all)",
         "service": "the compose service whose build context is measured (default: the one "
         "with a build: section)",
@@ -566,6 +567,8 @@ def _confirm_removal(out: Console, question: str, yes: bool, what: str, hint: st
         "clean": "remove the images and cache mounts left by runs whose process has ended "
         "(killed, --keep); a running benchmark's are left alone. Names them, asks first",
         "run_id": "with --clean: only this run's leftovers (repeatable)",
+        "team_cache": "a team build cache, <registry>/<prefix> (default: DOCKYARD_TEAM_CACHE): "
+        "adds the scenario team-cache (fresh machine, its cache from the registry only)",
     },
 )
 def bench(
@@ -584,8 +587,10 @@ def bench(
     check: bool = False,
     clean: bool = False,
     run_id: list[str] | None = None,
+    team_cache: str = "",
 ) -> None:
-    """Measure build strategies x scenarios (cold, no change, code edit, dependency added)."""
+    """Measure build strategies x scenarios (cold, no change, code edit, dependency added,
+    fresh machine with a team cache)."""
     import shlex
 
     from dockyard import bench as bench_module
@@ -593,7 +598,7 @@ def bench(
     from dockyard.render import bench as render_bench
 
     with boundary():
-        engine = _engine(c)
+        engine = _engine(c, team_cache=team_cache or None)
         out = render.make_console()
         if run_id and not clean:
             raise SettingsError("--run-id only goes with --clean", "add --clean, or drop it")

@@ -205,6 +205,9 @@ class FakeEngine:
         build_args: Mapping[str, str],
         labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
+        tags: Sequence[str] = (),
+        cache_from: Sequence[str] = (),
+        cache_to: Sequence[str] = (),
     ) -> Stream:
         self.calls.append(("buildx", tag, no_cache))
         self.labels.append(dict(labels or {}))
@@ -251,6 +254,10 @@ class FakeEngine:
     def prune_build_cache_record(self, record_id: str) -> bool:
         self.pruned.append(record_id)
         return True
+
+    def prune_build_cache_records(self, record_ids: Sequence[str]) -> set[str]:
+        self.pruned.extend(record_ids)
+        return set(record_ids)
 
     def python_in_image(self, image: str, code: str) -> str:
         return "dockyard-import 0.4 0.3\n"

@@ -11,14 +11,17 @@ from typing import TYPE_CHECKING, Any
 from dockyard import dockerignore
 from dockyard.bench.leftovers import RUN_LABEL, image_tag, run_cache_prefix
 from dockyard.bench.owner import new_run_id, owner_of
-from dockyard.errors import SettingsError
+from dockyard.errors import DockyardError, SettingsError
 from dockyard.settings import BenchStrategy, default
 
 if TYPE_CHECKING:
     from dockyard.engine import EngineProtocol
 
-SCENARIOS: tuple[str, ...] = ("cold", "no-change", "code-edit", "deps-edit")
+SCENARIOS: tuple[str, ...] = ("cold", "no-change", "code-edit", "deps-edit", "team-cache")
+# Run without --scenario (team-cache only with a team cache set); --quick.
+DEFAULT_SCENARIOS: tuple[str, ...] = ("cold", "no-change", "code-edit", "deps-edit")
 QUICK_SCENARIOS: tuple[str, ...] = ("code-edit", "deps-edit")
+TEAM = "team-cache"  # fresh machine: its cache removed, built from the team cache alone
 REFERENCE = "engine"  # the plain `docker build` of the unchanged context (no-change floor)
 
 SCENARIO_TITLES: Mapping[str, str] = {
@@ -26,6 +29,7 @@ SCENARIO_TITLES: Mapping[str, str] = {
     "no-change": "no change",
     "code-edit": "code edit",
     "deps-edit": "dependency added",
+    TEAM: "fresh machine, team cache",
 }
 STRATEGY_TITLES: Mapping[str, str] = {
     "naive": "before",
@@ -48,6 +52,25 @@ class PlannedStrategy:
 
 
 @dataclass(frozen=True)
+class TeamBench:
+    """Where the team-cache scenario exports its cache, and how (decided by the image store)."""
+
+    location: str  # DOCKYARD_TEAM_CACHE
+    repository: str  # <registry>/<prefix>/<project>/<service>
+    mode: str  # "registry" (type=registry,mode=max) or "inline" (inline cache, pushed image)
+    why: str
+
+    def ref(self, run_id: str, strategy: str) -> str:
+        """One tag per run and strategy (each repetition overwrites it)."""
+        from dockyard.teamcache import tag
+
+        return f"{self.repository}:{tag(f'dockyard-bench-{run_id}-{strategy}')}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"location": self.location, "repository": self.repository, "export": self.mode}
+
+
+@dataclass(frozen=True)
 class BenchPlan:
     """Everything a run will do and name, decided before any Docker call."""
 
@@ -65,6 +88,7 @@ class BenchPlan:
     import_module: str
     import_runs: int
     command: str = ""
+    team: TeamBench | None = None  # set when the team-cache scenario runs
 
     # names the run owns
     def image(self, strategy: str) -> str:
@@ -87,6 +111,15 @@ class BenchPlan:
         base = f"{self.cache_prefix}{strategy}"
         return f"{base}-r{repetition}" if "cold" in self.scenarios else base
 
+    def team_cache_id(self, strategy: str, repetition: int) -> str:
+        """The team-cache scenario's own id per repetition: every step after `ARG CACHE_ID`
+        gets cache keys no other build has, so the records its export build made can be told
+        apart and removed (a fresh machine), and the team cache is all that is left."""
+        return f"{self.cache_prefix}{strategy}-t{repetition}"
+
+    def team_ref(self, strategy: str) -> str:
+        return self.team.ref(self.run_id, strategy) if self.team else ""
+
     @property
     def warm_up(self) -> bool:
         """Without `cold`, each strategy is built once untimed before the first measurement."""
@@ -98,7 +131,8 @@ class BenchPlan:
 
     def builds(self) -> int:
         """How many builds the run starts (for the progress bar)."""
-        per_rep = len(self.scenarios) + (1 if self.reference_runs else 0)
+        # the team-cache scenario: an untimed export build before each timed one
+        per_rep = len(self.scenarios) + (1 if self.reference_runs else 0) + (TEAM in self.scenarios)
         warm = 1 if self.warm_up else 0
         return len(self.strategies) * (self.repetitions * per_rep + warm)
 
@@ -125,6 +159,7 @@ class BenchPlan:
             "images": [self.image(s.name) for s in self.strategies],
             "cache_id_prefix": self.cache_prefix,
             "command": self.command,
+            "team_cache": self.team.to_dict() if self.team else None,
         }
 
 
@@ -173,7 +208,7 @@ def make_plan(
     context_dir: Path,
     dockerfiles: Sequence[BenchStrategy],
     build_args: Mapping[str, str],
-    scenarios: Sequence[str] = SCENARIOS,
+    scenarios: Sequence[str] = DEFAULT_SCENARIOS,
     strategies: Sequence[str] = (),
     repetitions: int = 3,
     code_file: str = "",
@@ -182,6 +217,7 @@ def make_plan(
     import_runs: int = 5,
     run_id: str = "",
     command: str = "",
+    team: TeamBench | None = None,
 ) -> BenchPlan:
     """Check the choices against the context on disk and fix every name of the run."""
     if repetitions < 1:
@@ -193,7 +229,13 @@ def make_plan(
         raise SettingsError(
             f"unknown scenario {unknown[0]!r}", f"choose from: {', '.join(SCENARIOS)}"
         )
-    chosen_scenarios = tuple(s for s in SCENARIOS if s in scenarios)
+    if TEAM in scenarios and team is None:
+        raise SettingsError(
+            "the team-cache scenario needs a team cache",
+            "set DOCKYARD_TEAM_CACHE=<registry>/<prefix> or pass --team-cache",
+        )
+    wanted = {*scenarios, "cold"} if TEAM in scenarios else set(scenarios)  # its share of cold
+    chosen_scenarios = tuple(s for s in SCENARIOS if s in wanted)
     if not chosen_scenarios:
         raise SettingsError("no scenario chosen", f"choose from: {', '.join(SCENARIOS)}")
     known = [s.name for s in dockerfiles]
@@ -250,6 +292,7 @@ def make_plan(
         import_module=import_module,
         import_runs=import_runs,
         command=command,
+        team=team if TEAM in chosen_scenarios else None,
     )
 
 
@@ -265,8 +308,9 @@ def plan_for_project(
     command: str = "",
 ) -> BenchPlan:
     """The plan for a compose project: its (one) buildable service's context and build args,
-    the strategies of DOCKYARD_BENCH_STRATEGIES, the scenario files from the settings."""
-    from dockyard import build
+    the strategies of DOCKYARD_BENCH_STRATEGIES, the scenario files from the settings; the
+    team-cache scenario too (unasked) when a team cache is set and its registry answers."""
+    from dockyard import build, teamcache
 
     settings = engine.settings
     services = build.choose_services(engine, [service] if service else [])
@@ -276,12 +320,28 @@ def plan_for_project(
             "choose one with --service",
         )
     built = build.plan_service(engine, services[0])
+    team = None
+    chosen = tuple(scenarios) or (QUICK_SCENARIOS if quick else DEFAULT_SCENARIOS)
+    if settings.team_cache.strip() and (TEAM in scenarios or not (scenarios or quick)):
+        location = teamcache.parse_location(settings.team_cache)
+        unreachable = teamcache.probe(location.registry)
+        if unreachable and TEAM in scenarios:
+            raise DockyardError(
+                f"team cache {location}: the registry {location.registry} is unreachable "
+                f"({unreachable})",
+                "start or reach the registry, or leave out --scenario team-cache",
+            )
+        if not unreachable:
+            mode, why = teamcache.export_mode(engine.stack.image_store)
+            repository = location.repository(engine.project_name, built.service)
+            team = TeamBench(str(location), repository, mode, why)
+            chosen = tuple(dict.fromkeys([*chosen, TEAM]))
     return make_plan(
         service=built.service,
         context_dir=built.context_dir,
         dockerfiles=settings.bench_strategies,
         build_args=built.build_args,
-        scenarios=scenarios or (QUICK_SCENARIOS if quick else SCENARIOS),
+        scenarios=chosen,
         strategies=strategies,
         repetitions=repetitions or (1 if quick else 3),
         code_file=settings.bench_code_file,
@@ -289,6 +349,7 @@ def plan_for_project(
         import_module=settings.bench_import,
         import_runs=import_runs,
         command=command,
+        team=team,
     )
 
 
@@ -309,6 +370,14 @@ def describe_plan(plan: BenchPlan) -> list[str]:
         f"cache mounts it creates and removes at the end: ids {plan.cache_prefix}*",
         "left alone: every other image, cache mount and build-cache record",
     ]
+    if plan.team is not None:
+        refs = ", ".join(plan.team_ref(s.name) for s in plan.strategies)
+        lines[3:3] = [
+            f"fresh machine, team cache: each repetition exports its cache as {plan.team.why} "
+            f"to {refs} (left in the registry: dockyard never deletes from one), then removes "
+            "the build-cache records and images that export build made (told apart by their "
+            "CACHE_ID) and builds from the team cache alone"
+        ]
     owner = owner_of(plan.run_id)
     if owner is not None:
         lines.append(

@@ -9,22 +9,24 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.bench.edits import code_edit, copy_context, deps_edit
+from dockyard.bench.fresh import mount_records, records_made
 from dockyard.bench.installer import installer_counts
 from dockyard.bench.leftovers import cleanup
-from dockyard.bench.plan import REFERENCE, BenchPlan, PlannedStrategy
+from dockyard.bench.plan import REFERENCE, TEAM, BenchPlan, PlannedStrategy
 from dockyard.bench.report import BenchReport, Sample, StepTime
 from dockyard.compose import shown_path
 from dockyard.errors import BuildFailed, DockyardError, Interrupted
 from dockyard.progress import BuildReport, Event, RawJsonStream
 from dockyard.progress.runner import run_stream, step_failure, step_interruption
 from dockyard.pulls import build_pull_failure as pull_failure
+from dockyard.teamcache import INLINE_ARG, first_line
 
 if TYPE_CHECKING:
     from dockyard.engine import EngineProtocol
@@ -159,13 +161,16 @@ class BenchRun:
                 for strategy in order:
                     folder = scratch[strategy.name]
                     self._apply(scenario, folder, rep)
+                    if scenario == TEAM:
+                        self._fresh_machine(strategy, folder, rep)
+                        continue
                     self._build(strategy, folder, scenario, rep, timed=True)
                     if scenario == "no-change":
                         self._reference(strategy, folder, rep)
 
     def _apply(self, scenario: str, folder: Path, rep: int) -> None:
         plan = self.plan
-        if scenario == "cold":  # each repetition starts again from the user's files
+        if scenario in ("cold", TEAM):  # each repetition starts again from the user's files
             for rel, text in self._baseline_text.items():
                 (folder / rel).write_text(text, encoding="utf-8")
         elif scenario == "code-edit":
@@ -176,30 +181,134 @@ class BenchRun:
             text = deps_edit(base, plan.run_id, rep)
             (folder / plan.requirements_file).write_text(text, encoding="utf-8")
 
-    def _build_args(self, strategy: PlannedStrategy, rep: int) -> dict[str, str]:
-        return {**self.plan.build_args, "CACHE_ID": self.plan.cache_id(strategy.name, rep)}
+    def _build_args(self, strategy: PlannedStrategy, rep: int, scenario: str) -> dict[str, str]:
+        plan = self.plan
+        if scenario == TEAM:
+            return {**plan.build_args, "CACHE_ID": plan.team_cache_id(strategy.name, rep)}
+        return {**plan.build_args, "CACHE_ID": plan.cache_id(strategy.name, rep)}
+
+    # -- fresh machine, team cache -----------------------------------------------------------------
+    def _fresh_machine(self, strategy: PlannedStrategy, folder: Path, rep: int) -> None:
+        """Export the team cache, remove what that build left in this engine (its records,
+        cache mounts and image: nothing else), then time the build from the team cache."""
+        plan, engine = self.plan, self.engine
+        team = plan.team
+        assert team is not None  # the plan has one whenever the scenario runs
+        ref = plan.team_ref(strategy.name)
+        before = {str(r.get("ID")) for r in engine.build_cache_records()}
+        if team.mode == "registry":
+            export = self._build(
+                strategy, folder, TEAM, rep, timed=False, step="export",
+                cache_to=[f"type=registry,ref={ref},mode=max"],
+            )  # fmt: skip
+        else:
+            export = self._build(
+                strategy, folder, TEAM, rep, timed=False, step="export", tags=[ref],
+                extra_args={INLINE_ARG: "1"},
+            )  # fmt: skip
+            self._push(ref)
+        executed = [s.name for s in export.steps if not s.cached and not s.is_from]
+        shared = [s for s in export.dockerfile_steps if s.cached and not s.is_from]
+        records = engine.build_cache_records()
+        made = records_made(before, records, executed)
+        label = " ".join(self._label(strategy.name, TEAM, rep).split())
+        why = ""
+        if shared:
+            # Its cache keys are other builds' too: their records would still serve it.
+            why = (
+                f"{len(shared)} of its steps came from the local cache, shared with other "
+                "builds (they do not depend on CACHE_ID; declare `ARG CACHE_ID` at the top "
+                "of every stage to measure it)"
+            )
+        elif made.ambiguous:
+            why = (
+                "another build of the same steps ran meanwhile: its build-cache records "
+                "cannot be told apart from this run's"
+            )
+        elif not made.found:
+            why = "its export build left no build-cache record to remove"
+        if why:
+            self.report.notes.append(f"{label}: not measured: {why}")
+            self.listener.message(f"{label}: not measured ({why})")
+            return
+        # A fresh machine has neither the export build's layers nor its image nor its mounts.
+        for name in (plan.image(strategy.name), *([ref] if team.mode == "inline" else [])):
+            engine.image_remove(name)
+        image_id = self._owned.image_ids[-1] if self._owned.image_ids else ""
+        if image_id:
+            engine.image_remove(image_id)
+        cache_id = plan.team_cache_id(strategy.name, rep)
+        wanted = [*made.ids, *mount_records(records, cache_id)]
+        removed = engine.prune_build_cache_records(wanted)
+        stayed = [record_id for record_id in wanted if record_id not in removed]
+        self.report.fresh_machine.append(
+            {
+                "strategy": strategy.name,
+                "repetition": rep,
+                "ref": ref,
+                "export": team.mode,
+                "removed_records": sorted(removed),
+                "stayed_records": stayed,
+            }
+        )
+        if stayed:
+            self.report.notes.append(
+                f"{label}: {len(stayed)} of the export build's {len(wanted)} build-cache "
+                "records stayed (the engine held them): those steps may have come from the "
+                "local cache"
+            )
+        self._build(
+            strategy, folder, TEAM, rep, timed=True, cache_from=[f"type=registry,ref={ref}"]
+        )
+
+    def _push(self, ref: str) -> None:
+        try:
+            self.engine.push(ref)
+        except DockyardError as err:
+            raise DockyardError(
+                f"benchmark: team cache push of {ref} refused: "
+                + first_line((err.call.stderr if err.call else "") or err.message),
+                f"check `docker login {ref.split('/', 1)[0]}`, the registry's free space and "
+                "the network, or leave out --scenario team-cache",
+            ) from err
 
     def _label(self, strategy: str, scenario: str, rep: int) -> str:
         return f"rep {rep}/{self.plan.repetitions}  {scenario:<10} {strategy}"
 
     def _build(
-        self, strategy: PlannedStrategy, folder: Path, scenario: str, rep: int, *, timed: bool
-    ) -> None:
+        self,
+        strategy: PlannedStrategy,
+        folder: Path,
+        scenario: str,
+        rep: int,
+        *,
+        timed: bool,
+        step: str = "",
+        tags: Sequence[str] = (),
+        cache_from: Sequence[str] = (),
+        cache_to: Sequence[str] = (),
+        extra_args: Mapping[str, str] | None = None,
+    ) -> BuildReport:
         plan = self.plan
         image = plan.image(strategy.name)
-        label = self._label(strategy.name, scenario, rep)
+        label = self._label(strategy.name, scenario, rep) + (f" {step}" if step else "")
+        build_args = {**self._build_args(strategy, rep, scenario), **(extra_args or {})}
         self._index += 1
         self.listener.build_started(label, self._index, plan.builds())
-        if image not in self._owned.tags:  # before the build: Ctrl-C may land after the tag
-            self._owned.tags.append(image)
+        for name in (image, *tags):  # before the build: Ctrl-C may land after the tag
+            if name not in self._owned.tags:
+                self._owned.tags.append(name)
         run = run_stream(
             self.engine.buildx_build_stream(
                 folder,
                 dockerfile=folder / strategy.scratch_dockerfile,
                 tag=image,
-                build_args=self._build_args(strategy, rep),
+                build_args=build_args,
                 labels=plan.labels,
                 no_cache=scenario == "cold",
+                tags=tags,
+                cache_from=cache_from,
+                cache_to=cache_to,
             ),
             RawJsonStream(default_service=strategy.name),
             on_events=self.listener.build_events,
@@ -222,7 +331,7 @@ class BenchRun:
                 "\n".join(run.stream.plain_text),
                 dockerfile=_read(strategy.dockerfile),
                 shown=shown_path(strategy.dockerfile, self.engine.project.directory),
-                build_args=self._build_args(strategy, rep),
+                build_args=build_args,
                 subject=f"bench build ({' '.join(label.split())})",
                 variable_for=self.engine.project.variable_for,
             ) or _failure(label, report, run.error)
@@ -234,7 +343,8 @@ class BenchRun:
         self.report.image_sizes[strategy.name] = int(size) if size is not None else None
         if not timed:
             self.listener.build_finished(None, label)
-            return
+            return report
+        cache_id = build_args["CACHE_ID"]
         sample = Sample(
             strategy=strategy.name,
             scenario=scenario,
@@ -246,7 +356,7 @@ class BenchRun:
             installer=installer_counts(report, Path(plan.requirements_file).name),
             steps=tuple(
                 StepTime(
-                    step.name.replace(plan.cache_id(strategy.name, rep), "${CACHE_ID}"),
+                    step.name.replace(cache_id, "${CACHE_ID}"),
                     step.seconds,
                     step.cached,
                 )
@@ -258,6 +368,7 @@ class BenchRun:
         )
         self.report.samples.append(sample)
         self.listener.build_finished(sample, label)
+        return report
 
     def _reference(self, strategy: PlannedStrategy, folder: Path, rep: int) -> None:
         """The engine's own fully cached build: a plain `docker build` of the same context."""
@@ -273,7 +384,7 @@ class BenchRun:
             folder,
             dockerfile=folder / strategy.scratch_dockerfile,
             tag=tag,
-            build_args=self._build_args(strategy, rep),
+            build_args=self._build_args(strategy, rep, "no-change"),
             labels=plan.labels,
         )
         seconds = time.monotonic() - started

@@ -23,6 +23,9 @@ def build_command(
     labels: Mapping[str, str] | None = None,
     no_cache: bool = False,
     quiet: bool = False,
+    tags: Sequence[str] = (),
+    cache_from: Sequence[str] = (),
+    cache_to: Sequence[str] = (),
 ) -> list[str]:
     """The `docker buildx build` command line of one build, one flag per line.
 
@@ -33,7 +36,12 @@ def build_command(
     command += ["--quiet"] if quiet else ["--progress=rawjson"]
     command += ["--load"]
     command += ["--file", os.fspath(dockerfile)]
-    command += ["--tag", tag]
+    for name in (tag, *tags):
+        command += ["--tag", name]
+    for spec in cache_from:
+        command += ["--cache-from", spec]
+    for spec in cache_to:
+        command += ["--cache-to", spec]
     for name, value in (labels or {}).items():
         command += ["--label", f"{name}={value}"]
     for name, value in build_args.items():
@@ -54,11 +62,15 @@ class BuildxCommands(EngineBase):
         build_args: Mapping[str, str],
         labels: Mapping[str, str] | None = None,
         no_cache: bool = False,
+        tags: Sequence[str] = (),
+        cache_from: Sequence[str] = (),
+        cache_to: Sequence[str] = (),
     ) -> Stream:
         """Run one build; yield (stream, line) pairs (the rawjson is on stderr).
 
-        Raises the translated error after the last line when the build fails; the build
-        stops with the stream.
+        `tags` are more names for the image, `cache_from` / `cache_to` buildx's cache specs
+        (`type=registry,ref=...`). Raises the translated error after the last line when the
+        build fails; the build stops with the stream.
         """
         command = build_command(
             self.docker_cmd(),
@@ -68,6 +80,9 @@ class BuildxCommands(EngineBase):
             build_args=build_args,
             labels=labels,
             no_cache=no_cache,
+            tags=tags,
+            cache_from=cache_from,
+            cache_to=cache_to,
         )
         with self.errors():
             yield from stream_lines(command, env=BUILDKIT_ENVIRONMENT)

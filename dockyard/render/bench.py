@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.bench.installer import InstallerCounts
 from dockyard.bench.leftovers import Leftovers
-from dockyard.bench.plan import REFERENCE, SCENARIO_TITLES
+from dockyard.bench.plan import REFERENCE, SCENARIO_TITLES, TEAM
 from dockyard.bench.report import TARGET_STRATEGY, BenchReport, Cell, Sample, Stats
 from dockyard.bench.run import BenchListener
 from dockyard.render import Identifier, escape, one_line, symbols, without_mounts
@@ -82,8 +82,17 @@ def _rows(report: BenchReport) -> list[str]:
 
 
 def _shows_ratio(report: BenchReport, cell: Cell) -> bool:
+    if cell.scenario == TEAM:  # a share of the same Dockerfile's cold build
+        return cell.ratio is not None
     return not (
         cell.stats is None or cell.scenario == REFERENCE or cell.strategy == report.plan.baseline
+    )
+
+
+def _share_note(report: BenchReport) -> str:
+    base = f"% = share of {escape(report.plan.baseline)}'s time"
+    return (
+        f"{base}; fresh machine: of its own cold build" if TEAM in report.plan.scenarios else base
     )
 
 
@@ -131,7 +140,7 @@ def results_table(report: BenchReport) -> object:
     plan = report.plan
     runs = f"median of {plan.repetitions}, min-max below" if plan.repetitions > 1 else "1 run"
     table = Table(
-        title=f"Build time ({runs}); % = share of {escape(plan.baseline)}'s time",
+        title=f"Build time ({runs}); {_share_note(report)}",
         title_justify="left",
     )
     table.add_column("build", style="name", overflow="fold", max_width=22)
@@ -158,9 +167,10 @@ def ratio_bars(console: Console, report: BenchReport, *, width: int = 40) -> Non
     others = [n for n in report.strategies if n != report.plan.baseline]
     if report.plan.baseline not in report.strategies or not others:
         return
+    scenarios = [s for s in report.plan.scenarios if s != TEAM]  # TEAM: a share of cold
     ratios = {
         (scenario, name): report.cell(name, scenario).ratio
-        for scenario in report.plan.scenarios
+        for scenario in scenarios
         for name in others
     }
     scale = max([1.0, *[r for r in ratios.values() if r is not None]])
@@ -171,7 +181,7 @@ def ratio_bars(console: Console, report: BenchReport, *, width: int = 40) -> Non
     table.add_column("strategy", no_wrap=True)
     table.add_column("bar", no_wrap=True, min_width=width + 1)
     table.add_column("share", justify="right", no_wrap=True)
-    for scenario in report.plan.scenarios:
+    for scenario in scenarios:
         for index, name in enumerate(others):
             value = ratios[(scenario, name)]
             cells = 0 if value is None else round(width * value / scale)
@@ -237,6 +247,8 @@ def print_footer(console: Console, report: BenchReport) -> None:
         )
     if report.kept:
         console.print(f"[muted]kept: {escape(', '.join(report.kept))}[/muted]", soft_wrap=True)
+    for note in report.notes:
+        console.print(f"[warn]note:[/warn] {escape(note)}", soft_wrap=True)
 
 
 def _load(value: tuple[float, float, float] | None) -> str:
@@ -272,7 +284,12 @@ def markdown(report: BenchReport) -> str:
     lines = [
         f"Measured {report.started_at[:10]} with `{plan.command or 'inv bench'}` "
         f"({environment_line(report)}). Wall-clock time of each `docker buildx build`, {runs}; "
-        f"**%** = share of {plan.baseline}'s time in the same scenario.",
+        f"**%** = share of {plan.baseline}'s time in the same scenario"
+        + (
+            "; fresh machine: of the same Dockerfile's cold build."
+            if TEAM in plan.scenarios
+            else "."
+        ),
         "",
         "| build | " + " | ".join(_md(strategy_header(report, n)) for n in names) + " |",
         "|---|" + "---:|" * len(report.strategies),
@@ -282,6 +299,7 @@ def markdown(report: BenchReport) -> str:
         lines.append(f"| {scenario_title(scenario)} | " + " | ".join(cells) + " |")
     for label, cells in _extra_rows(report):
         lines.append(f"| {label} | " + " | ".join(_md(c) for c in cells) + " |")
+    lines += ["", *(f"Note: {_md(note)}" for note in report.notes)] if report.notes else []
     lines += ["", "| target | limit | measured | |", "|---|---:|---:|---|"]
     for target in report.targets():
         verdict = "not measured" if target.met is None else ("met" if target.met else "missed")

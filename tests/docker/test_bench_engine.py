@@ -31,11 +31,13 @@ from tests.docker.helpers import (
     STOPS,
     Project,
     assert_nothing_left_running,
+    image_store,
     interrupt,
     start,
     survivors,
     unique,
 )
+from tests.teambed import Registry
 
 pytestmark = pytest.mark.docker
 
@@ -452,3 +454,60 @@ def test_two_runs_and_a_clean_at_once_leave_each_other_alone(project: Project) -
         assert f"dockyard-bench/optimized:{run_id}" in report["removed"]
         assert images_of_run(run_id) == []
         assert cache_mounts_of_run(run_id) == []
+
+
+def build_cache_ids() -> set[str]:
+    for attempt in range(4):  # see cache_mounts_of_run
+        done = subprocess.run(
+            ["docker", "system", "df", "-v", "--format", "{{json .BuildCache}}"],
+            capture_output=True,
+            text=True,
+            check=attempt == 3,
+        )
+        if done.returncode == 0:
+            break
+        time.sleep(1.0)
+    return {r["ID"] for r in json.loads(done.stdout or "[]") or []}
+
+
+def test_fresh_machine_with_the_team_cache(project: Project, team_registry: Registry) -> None:
+    """The scenario on a real registry: each export build's own records, cache mounts and image
+    are removed (nothing else), and the timed build gets every step from the team cache."""
+    prefix = f"{team_registry.address}/{unique('bench')}"
+    out = project.root / "team.json"
+    done = project.inv(
+        "bench", "--scenario", "team-cache", "--strategy", "naive", "--strategy", "optimized",
+        "--repetitions", "1", "--import-runs", "0", "--yes", "--team-cache", prefix,
+        "--json", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    assert "Traceback" not in done.stdout + done.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    run_id = report["plan"]["run_id"]
+    assert report["plan"]["scenarios"] == ["cold", "team-cache"]
+    mode = "registry" if image_store() == "containerd" else "inline"
+    assert report["plan"]["team_cache"]["export"] == mode
+
+    samples = {(s["strategy"], s["scenario"]): s for s in report["samples"]}
+    assert set(samples) == {("naive", "cold"), ("optimized", "cold"), ("optimized", "team-cache")}
+    fresh = samples[("optimized", "team-cache")]
+    steps = [s for s in fresh["steps"] if s["name"].startswith("[runtime")]
+    assert len(steps) == 6 and all(s["cached"] for s in steps), steps
+    ref = f"{prefix}/{project.name}/backend:dockyard-bench-{run_id}-optimized"
+    assert f"importing cache manifest from {ref}" in [s["name"] for s in fresh["steps"]]
+    repository = ref.split("/", 1)[1].rsplit(":", 1)[0]
+    assert ref.rsplit(":", 1)[1] in team_registry.tags(repository)
+    # the export build's records are gone from the engine, and only they were removed
+    (made,) = report["fresh_machine"]
+    assert (made["strategy"], made["ref"], made["stayed_records"]) == ("optimized", ref, [])
+    assert len(made["removed_records"]) >= 6
+    assert not set(made["removed_records"]) & build_cache_ids()
+    # naive has no CACHE_ID: its cache is every other build's too, so it is not measured
+    (note,) = report["notes"]
+    assert note.startswith("rep 1/1 team-cache naive: not measured:") and "CACHE_ID" in note
+    target = next(t for t in report["targets"] if t["name"].startswith("team-cache"))
+    assert target["met"] is not None and target["measured"].endswith("%")
+    assert "fresh machine, team" in done.stdout
+    # and the run's own things are gone at the end
+    assert images_of_run(run_id) == []
+    assert cache_mounts_of_run(run_id) == []

@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 from dockyard.bench.installer import InstallerCounts
-from dockyard.bench.plan import SCENARIOS, BenchPlan, PlannedStrategy, make_plan
+from dockyard.bench.plan import DEFAULT_SCENARIOS, BenchPlan, PlannedStrategy, make_plan
 from dockyard.bench.report import BenchReport, Sample, StepTime
 from dockyard.progress import BuildReport, reports_from_stream
 from dockyard.settings import default, parse_strategies
@@ -62,7 +62,9 @@ TIMES = {
 }
 
 
-def make_report(repetitions: int = 3, scenarios: tuple[str, ...] = SCENARIOS) -> BenchReport:
+def make_report(
+    repetitions: int = 3, scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
+) -> BenchReport:
     plan = BenchPlan(
         run_id="20261127-180000-abcd",
         service="backend",

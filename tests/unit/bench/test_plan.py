@@ -9,8 +9,9 @@ import pytest
 
 from dockyard.bench.owner import owner_of
 from dockyard.bench.plan import (
+    DEFAULT_SCENARIOS,
     QUICK_SCENARIOS,
-    SCENARIOS,
+    TeamBench,
     choose_code_file,
     context_path,
     describe_plan,
@@ -24,7 +25,7 @@ def test_plan_of_the_bundled_backend() -> None:
     plan = backend_plan()
     assert [s.name for s in plan.strategies] == ["naive", "pip-cache", "optimized"]
     assert plan.baseline == "naive"
-    assert plan.scenarios == SCENARIOS
+    assert plan.scenarios == DEFAULT_SCENARIOS
     assert plan.code_file == "app/main.py"
     assert plan.requirements_file == "requirements.txt"
     # what Docker sends: code and requirements yes; tests and Dockerfiles (.dockerignore) no
@@ -137,3 +138,43 @@ def test_context_paths_keep_a_leading_dot_of_a_name() -> None:
     assert context_path(".config/app.py") == ".config/app.py"
     assert context_path("") == ""
     assert choose_code_file([".config/app.py", "run.sh"], ".config/app.py") == ".config/app.py"
+
+
+TEAM_BENCH = TeamBench(
+    "127.0.0.1:5000/team",
+    "127.0.0.1:5000/team/dockyard/backend",
+    "inline",
+    "inline cache in a pushed image",
+)
+
+
+def test_the_team_cache_scenario_needs_a_team_cache() -> None:
+    with pytest.raises(SettingsError) as caught:
+        backend_plan(scenarios=["team-cache"])
+    assert "needs a team cache" in caught.value.message
+    assert "DOCKYARD_TEAM_CACHE" in caught.value.hint
+
+
+def test_the_team_cache_scenario_brings_the_cold_build_it_is_a_share_of() -> None:
+    plan = backend_plan(scenarios=["team-cache"], team=TEAM_BENCH, repetitions=2)
+    assert plan.scenarios == ("cold", "team-cache")
+    assert plan.team is TEAM_BENCH
+    # its own CACHE_ID per repetition, apart from cold's: its export build's records are its own
+    ids = {plan.team_cache_id("optimized", 1), plan.team_cache_id("optimized", 2)}
+    assert len(ids) == 2 and plan.cache_id("optimized", 1) not in ids
+    assert all(i.startswith(plan.cache_prefix) for i in ids)  # removed with the run's mounts
+    # an untimed export build before each timed one
+    assert plan.builds() == 3 * 2 * 3
+    ref = plan.team_ref("optimized")
+    assert (
+        ref == "127.0.0.1:5000/team/dockyard/backend:dockyard-bench-20261127-180000-abcd-optimized"
+    )
+    assert plan.to_dict()["team_cache"]["export"] == "inline"
+    text = "\n".join(describe_plan(plan))
+    assert ref in text and "left in the registry" in text
+
+
+def test_a_team_cache_without_its_scenario_is_not_part_of_the_plan() -> None:
+    plan = backend_plan(scenarios=["code-edit"], team=TEAM_BENCH)
+    assert plan.team is None and plan.team_ref("optimized") == ""
+    assert "registry" not in "\n".join(describe_plan(plan))

@@ -206,3 +206,25 @@ def test_leftovers_name_what_goes_and_which_runs_stay_and_why() -> None:
     out, buffer = console()
     render_bench.print_leftovers(out, Leftovers())
     assert buffer.getvalue() == "nothing left over by benchmark runs that have ended\n"
+
+
+def test_a_fresh_machine_row_its_share_of_cold_and_the_note() -> None:
+    from tests.unit.bench.test_report import team_report
+
+    report = team_report()
+    text = render_bench.markdown(report)
+    assert "fresh machine: of the same Dockerfile's cold build." in text
+    assert "| fresh machine, team cache | - | - | 1.00s (0.90-1.10) **25.6%** |" in text
+    assert "Note: rep 1/3 team-cache naive: not measured" in text
+    assert "| team-cache: optimized / optimized cold | <= 25 % | 25.6 % | missed |" in text
+    out, buffer = console(width=120)
+    out.print(render_bench.results_table(report))
+    render_bench.ratio_bars(out, report)
+    render_bench.print_footer(out, report)
+    shown = buffer.getvalue()
+    assert "% = share of naive's time; fresh machine: of its own" in shown
+    assert "fresh machine, team" in shown  # the row (its label folds in a narrow column)
+    # the bars are shares of naive: the fresh machine (a share of cold) is not among them
+    bars = shown[shown.index("share of naive's build time") :]
+    assert "fresh machine" not in bars.split("note:")[0]
+    assert "note: rep 1/3 team-cache naive: not measured" in shown

@@ -1,0 +1,91 @@
+"""Telling one build's build-cache records apart (the team-cache scenario's fresh machine), on
+real listings of both stacks (tests/data/buildcache, made by its capture.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.bench.fresh import mount_records, record_matches, records_made
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "buildcache"
+
+
+def load(name: str) -> dict[str, Any]:
+    return dict(json.loads((DATA / f"{name}.json").read_text(encoding="utf-8")))
+
+
+def new_layers(data: dict[str, Any]) -> set[str]:
+    before = set(data["before_ids"])
+    return {r["ID"] for r in data["after"] if r["ID"] not in before and r["CacheType"] == "regular"}
+
+
+@pytest.mark.parametrize("stack", ["debian13", "sid"])
+def test_one_build_gets_every_layer_record_it_made_children_first(stack: str) -> None:
+    data = load(f"{stack}-one")
+    made = records_made(set(data["before_ids"]), data["after"], data["executed_steps"][0])
+    assert made.found and not made.ambiguous
+    # the six steps after FROM, each one record; no cache mount, no context record, no old one
+    assert set(made.ids) == new_layers(data) and len(made.ids) == 6
+    by_id = {r["ID"]: r for r in data["after"]}
+    for position, record_id in enumerate(made.ids):
+        parent = by_id[record_id].get("Parent")
+        if parent in made.ids:  # a child is removed before the record it hangs from
+            assert made.ids.index(parent) > position
+    # the groupadd RUN's vertex name has ${APP_UID} filled in, its record does not: found by
+    # the tree it roots, not by name
+    assert made.matched_steps == 5
+
+
+@pytest.mark.parametrize("stack", ["debian13", "sid"])
+def test_two_builds_of_the_same_steps_at_once_cannot_be_told_apart(stack: str) -> None:
+    data = load(f"{stack}-pair")
+    assert len(new_layers(data)) == 12
+    for steps in data["executed_steps"]:
+        made = records_made(set(data["before_ids"]), data["after"], steps)
+        assert not made.found and made.ids == ()
+        assert "[runtime 4/7] COPY requirements.txt /tmp/deps/" in made.ambiguous
+
+
+def test_nothing_new_is_nothing_made() -> None:
+    data = load("debian13-one")
+    every = {r["ID"] for r in data["after"]}
+    made = records_made(every, data["after"], data["executed_steps"][0])
+    assert made.ids == () and not made.found and not made.ambiguous
+
+
+def test_old_records_of_the_same_steps_are_not_the_builds() -> None:
+    # The same listing taken as if the build had not run: its records count as "before".
+    data = load("sid-one")
+    made = records_made(set(), data["after"], data["executed_steps"][0])
+    assert set(made.ids) >= new_layers(data)
+    old = set(data["before_ids"])
+    made_now = records_made(old, data["after"], data["executed_steps"][0])
+    assert not set(made_now.ids) & old
+
+
+def test_a_run_record_matches_its_vertex_up_to_whitespace_and_a_copy_by_name() -> None:
+    data = load("debian13-one")
+    steps = data["executed_steps"][0]
+    install = next(s for s in steps if "uv pip sync" in s)
+    records = {r["Description"]: r for r in data["after"] if r["ID"] in new_layers(data)}
+    run = next(d for d in records if d.startswith("mount / from exec") and "uv pip sync" in d)
+    assert record_matches(run, install)
+    assert record_matches("[runtime 4/7] COPY requirements.txt /tmp/deps/", steps[7])
+    assert not record_matches(run, "[runtime 4/7] COPY requirements.txt /tmp/deps/")
+    assert not record_matches("mount / from exec /bin/sh -c ", install)
+
+
+def test_the_cache_mounts_of_one_cache_id() -> None:
+    data = load("debian13-one")
+    cache_id = next(
+        s.split("id=")[1].split(",")[0].removesuffix("-uv")
+        for s in data["executed_steps"][0]
+        if "id=" in s
+    )
+    ids = mount_records(data["after"], cache_id)
+    assert len(ids) == 2  # its -uv and -venv mounts, nothing else
+    assert mount_records(data["after"], cache_id[:-1]) == []  # a prefix of the id is not it
