@@ -589,8 +589,8 @@ def bench(
     run_id: list[str] | None = None,
     team_cache: str = "",
 ) -> None:
-    """Measure build strategies x scenarios (cold, no change, code edit, dependency added,
-    fresh machine with a team cache)."""
+    """Measure build strategies x scenarios (cold, edits, no change, fresh machine + team cache).
+    """
     import shlex
 
     from dockyard import bench as bench_module
