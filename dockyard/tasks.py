@@ -589,8 +589,7 @@ def bench(
     run_id: list[str] | None = None,
     team_cache: str = "",
 ) -> None:
-    """Measure build strategies x scenarios (cold, edits, no change, fresh machine + team cache).
-    """
+    """Measure build strategies x scenarios (cold, edits, no change, fresh machine + team cache)."""
     import shlex
 
     from dockyard import bench as bench_module

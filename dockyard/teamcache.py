@@ -162,8 +162,13 @@ class ServiceCache:
     # Filled in after the build.
     imported: list[str] = field(default_factory=list)
     cached_steps: int = 0
-    team_steps: int | None = None  # cached steps whose layers came from the team cache
-    local_steps: int | None = None  # None: BuildKit does not tell the rest apart
+    # BuildKit names the layer blobs it pulls, not the step each belongs to (it pulls them
+    # lazily, under the last step that needs them): a cached step's layer is either local or
+    # pulled, so the pulled layers count the steps that came from the team cache.
+    team_steps: int = 0
+    local_steps: int = 0
+    pulled_layers: int = 0
+    pulled_bytes: int | None = None  # None: the stream did not give every blob's size
     pushed: bool = False
     push_error: str = ""
 
@@ -176,6 +181,8 @@ class ServiceCache:
             "cached_steps": self.cached_steps,
             "team_steps": self.team_steps,
             "local_steps": self.local_steps,
+            "pulled_layers": self.pulled_layers,
+            "pulled_bytes": self.pulled_bytes,
             "pushed": self.pushed,
             "push_error": self.push_error or None,
         }
@@ -317,12 +324,13 @@ class CacheVertex:
 def read_stream(
     team: TeamCachePlan,
     vertices: Sequence[CacheVertex],
-    cached_steps: Mapping[str, Sequence[bool]],
+    cached_steps: Mapping[str, int],
+    pulled: Mapping[str, Mapping[str, int | None]],
 ) -> None:
     """Fill in imports, team/local step counts and registry-export errors from the stream.
 
-    `cached_steps[service]` holds, per cached Dockerfile step (FROM left out), whether BuildKit
-    pulled layer blobs for it (the step came from the team cache) or not.
+    `cached_steps[service]`: its cached Dockerfile steps (FROM left out); `pulled[service]`:
+    the layer blobs its steps (FROM left out) pulled, with their sizes.
     """
     # Compose 2.26 prefixes the vertex with its service (`[app] importing cache manifest ...`).
     imported = {
@@ -333,14 +341,13 @@ def read_stream(
     export_errors = [v.error for v in vertices if EXPORTING in v.name and v.error]
     for name, svc in team.services.items():
         svc.imported = [ref for ref in svc.pull_refs if ref in imported]
-        pulls = list(cached_steps.get(name, ()))
-        svc.cached_steps = len(pulls)
-        if not svc.imported:
-            svc.team_steps, svc.local_steps = 0, len(pulls)  # nothing came from the registry
-        else:
-            # BuildKit names a step whose layers it pulled from the registry; any other cached
-            # step may be local or the team cache's (it does not say).
-            svc.team_steps, svc.local_steps = sum(pulls), None
+        svc.cached_steps = cached_steps.get(name, 0)
+        blobs = pulled.get(name, {}) if svc.imported else {}
+        svc.pulled_layers = len(blobs)
+        sizes = list(blobs.values())
+        svc.pulled_bytes = sum(s for s in sizes if s is not None) if None not in sizes else None
+        svc.team_steps = min(svc.cached_steps, svc.pulled_layers)
+        svc.local_steps = svc.cached_steps - svc.team_steps
         if svc.export == "registry":
             if export_errors:
                 svc.push_error = first_line(export_errors[0])
@@ -364,12 +371,15 @@ def finish(
         for step in stream.steps(service)
         if IMPORTING in step.name or EXPORTING in step.name
     ]
-    pulled = stream.pulled
     cached = {
-        name: [s.digest in pulled for s in report.dockerfile_steps if s.cached and not s.is_from]
+        name: sum(1 for s in report.dockerfile_steps if s.cached and not s.is_from)
         for name, report in reports.items()
     }
-    read_stream(team, vertices, cached)
+    pulled = {  # FROM's blobs are the base image's, not the team cache's
+        name: stream.blobs_pulled(s.digest for s in report.steps if not s.is_from)
+        for name, report in reports.items()
+    }
+    read_stream(team, vertices, cached, pulled)
     if not ok or not team.importing:
         return
     for svc in team.services.values():
@@ -409,15 +419,19 @@ def push_failure(team: TeamCachePlan) -> DockyardError | None:
 
 def summary_lines(team: TeamCachePlan) -> list[str]:
     """One line per service after the build: where its cached steps came from, what was pushed."""
+    from dockyard.units import format_size
+
     lines = []
     for name, svc in team.services.items():
-        if svc.local_steps is None:
-            source = (
-                f"{svc.cached_steps} cached step(s), {svc.team_steps} with layers pulled from "
-                "the team cache (BuildKit does not say where the others came from)"
+        source = f"{svc.cached_steps} cached step(s)"
+        if svc.team_steps:
+            size = f", {format_size(svc.pulled_bytes)}" if svc.pulled_bytes is not None else ""
+            source += (
+                f": {svc.team_steps} from the team cache ({svc.pulled_layers} layer(s) "
+                f"pulled{size}), {svc.local_steps} local"
             )
-        else:
-            source = f"{svc.cached_steps} cached step(s), all local"
+        elif svc.cached_steps:
+            source += ", all local"
         imported = ", ".join(svc.imported) or "nothing imported"
         line = f"team cache {name}: {source} (imported: {imported})"
         if svc.pushed:

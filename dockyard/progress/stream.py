@@ -148,9 +148,10 @@ class RawJsonStream:
         self._logs: dict[str, _LogBuffer] = {}
         self._plain: list[str] = []
         self._warnings: list[tuple[str | None, str]] = []
-        # Vertices that transferred layer blobs (`statuses` with a sha256 id): a cached step
-        # among them came from a remote cache (the team cache), not the local one.
-        self._pulled: set[str] = set()
+        # Layer blobs transferred, per vertex (`statuses` with id `sha256:<blob>` on the
+        # containerd store, `pulling sha256:<blob>` on the classic one), with their size when
+        # the status says it: a cached step's layer pulled came from a remote (team) cache.
+        self._blobs: dict[str, dict[str, int | None]] = {}
         # Bytes of build context sent, per `load build context` vertex (its last `current`).
         self._context: dict[str, int] = {}
         self._messages = 0
@@ -206,7 +207,15 @@ class RawJsonStream:
     @property
     def pulled(self) -> frozenset[str]:
         """Digests of the vertices that transferred layer blobs."""
-        return frozenset(self._pulled)
+        return frozenset(self._blobs)
+
+    def blobs_pulled(self, vertices: Iterable[str]) -> dict[str, int | None]:
+        """The layer blobs these vertices transferred, each with its size (None: not said)."""
+        found: dict[str, int | None] = {}
+        for vertex in vertices:
+            for blob, size in self._blobs.get(vertex, {}).items():
+                found[blob] = size if size is not None else found.get(blob)
+        return found
 
     def context_bytes(self, service: str) -> int | None:
         """Bytes of build context the client sent for `service` (None: the stream did not say)."""
@@ -346,8 +355,12 @@ class RawJsonStream:
             if not isinstance(raw, dict):
                 continue
             status_id, vertex = str(raw.get("id") or ""), str(raw.get("vertex") or "")
-            if status_id.startswith("sha256:"):
-                self._pulled.add(vertex)
+            blob = status_id.removeprefix("pulling ")
+            if blob.startswith("sha256:") and " " not in blob:
+                total = raw.get("total")
+                sizes = self._blobs.setdefault(vertex, {})
+                if isinstance(total, int) or blob not in sizes:
+                    sizes[blob] = total if isinstance(total, int) else sizes.get(blob)
             elif status_id.startswith("transferring context") and isinstance(
                 raw.get("current"), int
             ):

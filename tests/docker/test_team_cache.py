@@ -74,7 +74,8 @@ def test_push_cache_lets_a_fresh_tls_engine_reuse_every_step(
     assert cached and all(cached.values()), cached
     got = rebuilt["team_cache"]["services"]["app"]
     assert got["imported"] == [service["ref"]], got
-    assert got["team_steps"] >= 1 and got["cached_steps"] == len(cached), got
+    assert got["team_steps"] == got["cached_steps"] == len(cached), got
+    assert got["local_steps"] == 0 and got["pulled_layers"] >= len(cached), got
     # the ledger keeps the ref each build used
     ledger = project.root / ".state" / "ledger.sqlite3"
     assert teamcache.recorded(ledger, rebuilt["build_id"]) == {"app": service["ref"]}

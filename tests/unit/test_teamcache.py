@@ -16,7 +16,7 @@ from dockyard.doctor.facts import ProjectFacts
 from dockyard.doctor.report import FAIL, PASS, WARN, CheckResult
 from dockyard.engine.stackinfo import StackInfo
 from dockyard.errors import SettingsError
-from dockyard.progress import RawJsonStream
+from dockyard.progress import BuildReport, RawJsonStream
 
 CAPTURE = Path(__file__).resolve().parents[1] / "data" / "rawjson" / "teamcache_fresh_inline.err"
 CAPTURE_REF = "127.0.0.1:47317/t/x:1"
@@ -142,12 +142,66 @@ def test_real_stream_import_and_lazily_pulled_step() -> None:
         for s in stream.steps("app")
         if teamcache.IMPORTING in s.name
     ]
-    pulled = {"app": [s.digest in stream.pulled for s in countable]}
-    teamcache.read_stream(plan, vertices, pulled)
+    pulled = {"app": stream.blobs_pulled(s.digest for s in report.steps if not s.is_from)}
+    teamcache.read_stream(plan, vertices, {"app": len(countable)}, pulled)
     app = plan.services["app"]
     assert app.imported == [CAPTURE_REF]
-    assert app.cached_steps == len(countable) and app.team_steps == 1 and app.local_steps is None
+    # every layer was pulled under the last step, as BuildKit does it: counted, not placed;
+    # the base image's layer came along (79 MB) and is not a step of its own
+    assert app.cached_steps == len(countable) == app.team_steps and app.local_steps == 0
+    assert app.pulled_layers == app.team_steps + 1 and app.pulled_bytes == 79_426_297
     assert json.dumps(plan.to_dict())  # JSON-ready
+
+
+TEAMCACHE_DATA = Path(__file__).resolve().parents[1] / "data" / "teamcache"
+
+
+def _streamed(name: str) -> tuple[RawJsonStream, BuildReport]:
+    stream = RawJsonStream(["backend"], default_service="backend")
+    stream.feed((TEAMCACHE_DATA / f"{name}.rawjson").read_bytes(), "stderr")
+    stream.close()
+    return stream, stream.report("backend", 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "team", "local", "size"),
+    [
+        # the fresh machine: each of the six steps' layers pulled (classic: no sizes given)
+        ("debian13-fresh", 6, 0, None),
+        ("sid-fresh", 6, 0, 10_588_803),
+        # the same build again: every step local, nothing pulled
+        ("debian13-local", 0, 6, 0),
+        ("sid-local", 0, 6, 0),
+    ],
+)
+def test_team_and_local_steps_told_apart_on_both_stacks(
+    name: str, team: int, local: int, size: int | None
+) -> None:
+    stream, report = _streamed(name)
+    location = teamcache.Location("127.0.0.1:5000", "capture")
+    plan = teamcache.plan(
+        location, project="p", services={"backend": ()}, root=TEAMCACHE_DATA,
+        image_store="containerd" if name.startswith("sid") else "classic", push=False,
+    )  # fmt: skip
+    ref = next(
+        s.name.partition(teamcache.IMPORTING)[2]
+        for s in stream.steps("backend")
+        if teamcache.IMPORTING in s.name
+    )
+    plan.services["backend"].pull_refs = (ref,)
+    vertices = [teamcache.CacheVertex(s.name, s.error) for s in stream.steps("backend")]
+    cached = sum(1 for s in report.dockerfile_steps if s.cached and not s.is_from)
+    pulled = stream.blobs_pulled(s.digest for s in report.steps if not s.is_from)
+    teamcache.read_stream(plan, vertices, {"backend": cached}, {"backend": pulled})
+    svc = plan.services["backend"]
+    assert svc.imported == [ref]
+    assert (svc.cached_steps, svc.team_steps, svc.local_steps) == (6, team, local)
+    assert svc.pulled_bytes == size
+    (line,) = teamcache.summary_lines(plan)
+    if team:
+        assert "6 cached step(s): 6 from the team cache (6 layer(s) pulled" in line, line
+    else:
+        assert "6 cached step(s), all local" in line, line
 
 
 def test_refused_export_is_one_error_with_a_hint() -> None:
@@ -162,7 +216,8 @@ def test_refused_export_is_one_error_with_a_hint() -> None:
     teamcache.read_stream(
         plan,
         [teamcache.CacheVertex("exporting cache to registry", "error writing layer blob: 405")],
-        {"app": []},
+        {"app": 0},
+        {},
     )
     failure = teamcache.push_failure(plan)
     assert failure is not None and "refused: error writing layer blob: 405" in failure.message
