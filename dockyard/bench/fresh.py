@@ -109,3 +109,53 @@ def mount_records(records: Iterable[Mapping[str, Any]], cache_id: str) -> list[s
         for r in records
         if (found := mount_id(r)) is not None and found.startswith(f"{cache_id}-")
     ]
+
+
+_LAYERS = ("RUN", "COPY", "ADD", "WORKDIR")  # the instructions that make a cached step
+
+
+def shared_step(text: str, build_args: Mapping[str, str]) -> str:
+    """Why a Dockerfile's cache cannot be made its own by CACHE_ID ('' when it can): the first
+    step of a stage that comes before `ARG CACHE_ID` and a RUN has the cache key of every
+    other build of it, and a record another build made would serve it on the fresh machine."""
+    from dockyard.dockerfile import DockerfileSyntaxError, Stage, parse, parse_arg
+
+    try:
+        dockerfile = parse(text)
+    except DockerfileSyntaxError as err:
+        return f"its Dockerfile does not parse ({err})"
+    verdicts: dict[int, str] = {}
+
+    def stage_problem(stage: Stage) -> str:
+        if stage.index in verdicts:
+            return verdicts[stage.index]
+        verdicts[stage.index] = ""  # a cycle (none in a valid Dockerfile) is not a problem
+        parent = dockerfile.parent(stage, build_args)
+        if isinstance(parent, Stage) and not stage_problem(parent):
+            return ""  # it continues a stage whose keys are its own
+        declared = False
+        problem = ""
+        for ins in stage.instructions:
+            if ins.keyword == "ARG" and "CACHE_ID" in {n for n, _ in parse_arg(ins.args)}:
+                declared = True
+            elif ins.keyword in _LAYERS:
+                source = next(
+                    (f.partition("=")[2] for f in ins.flags if f.startswith("--from=")), ""
+                )
+                used = dockerfile.stage_named(source, before=stage.index) if source else None
+                if (ins.keyword == "RUN" and declared) or (
+                    used is not None and not stage_problem(used)
+                ):
+                    break
+                problem = (
+                    f"`{_words(ins.raw)[:60]}` (stage {stage.label}) runs before `ARG CACHE_ID`"
+                )
+                break
+        verdicts[stage.index] = problem
+        return problem
+
+    for stage in dockerfile.needed_stages(None, build_args):
+        problem = stage_problem(stage)
+        if problem:
+            return problem
+    return ""

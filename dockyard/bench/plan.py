@@ -4,11 +4,12 @@ build context on disk before any Docker call, and described for the user to conf
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard import dockerignore
+from dockyard.bench.fresh import shared_step
 from dockyard.bench.leftovers import RUN_LABEL, image_tag, run_cache_prefix
 from dockyard.bench.owner import new_run_id, owner_of
 from dockyard.errors import DockyardError, SettingsError
@@ -89,6 +90,8 @@ class BenchPlan:
     import_runs: int
     command: str = ""
     team: TeamBench | None = None  # set when the team-cache scenario runs
+    # strategies the team-cache scenario cannot measure, and why (their cache is shared)
+    team_skipped: Mapping[str, str] = field(default_factory=dict)
 
     # names the run owns
     def image(self, strategy: str) -> str:
@@ -131,10 +134,19 @@ class BenchPlan:
 
     def builds(self) -> int:
         """How many builds the run starts (for the progress bar)."""
-        # the team-cache scenario: an untimed export build before each timed one
-        per_rep = len(self.scenarios) + (1 if self.reference_runs else 0) + (TEAM in self.scenarios)
+        others = [s for s in self.scenarios if s != TEAM]
+        per_rep = len(others) + (1 if self.reference_runs else 0)
         warm = 1 if self.warm_up else 0
-        return len(self.strategies) * (self.repetitions * per_rep + warm)
+        total = len(self.strategies) * (self.repetitions * per_rep + warm)
+        # the team-cache scenario: an untimed export build before each timed one
+        return total + 2 * self.repetitions * len(self.team_strategies)
+
+    @property
+    def team_strategies(self) -> list[PlannedStrategy]:
+        """The strategies the team-cache scenario measures."""
+        if TEAM not in self.scenarios:
+            return []
+        return [s for s in self.strategies if s.name not in self.team_skipped]
 
     def order(self, repetition: int) -> list[PlannedStrategy]:
         """Strategies in the order they take turns in this repetition (rotated each time)."""
@@ -160,6 +172,7 @@ class BenchPlan:
             "cache_id_prefix": self.cache_prefix,
             "command": self.command,
             "team_cache": self.team.to_dict() if self.team else None,
+            "team_skipped": dict(self.team_skipped),
         }
 
 
@@ -269,6 +282,12 @@ def make_plan(
         )
     if (context_dir / ".dockerignore").is_file():
         files.add(".dockerignore")
+    skipped = {}
+    if TEAM in chosen_scenarios:
+        for strategy in chosen:
+            why = shared_step(strategy.dockerfile.read_text(encoding="utf-8"), build_args)
+            if why:
+                skipped[strategy.name] = why
     code = choose_code_file(sorted(files), code_file) if "code-edit" in chosen_scenarios else ""
     requirements = context_path(requirements_file)
     if "deps-edit" in chosen_scenarios and requirements not in files:
@@ -293,6 +312,7 @@ def make_plan(
         import_runs=import_runs,
         command=command,
         team=team if TEAM in chosen_scenarios else None,
+        team_skipped=skipped,
     )
 
 
@@ -371,12 +391,17 @@ def describe_plan(plan: BenchPlan) -> list[str]:
         "left alone: every other image, cache mount and build-cache record",
     ]
     if plan.team is not None:
-        refs = ", ".join(plan.team_ref(s.name) for s in plan.strategies)
+        refs = ", ".join(plan.team_ref(s.name) for s in plan.team_strategies) or "-"
         lines[3:3] = [
             f"fresh machine, team cache: each repetition exports its cache as {plan.team.why} "
             f"to {refs} (left in the registry: dockyard never deletes from one), then removes "
             "the build-cache records and images that export build made (told apart by their "
             "CACHE_ID) and builds from the team cache alone"
+        ]
+        lines += [
+            f"fresh machine, team cache: {name} not measured: {why} (its cache is every other "
+            "build's too, so this engine cannot be made a fresh machine for it)"
+            for name, why in plan.team_skipped.items()
         ]
     owner = owner_of(plan.run_id)
     if owner is not None:

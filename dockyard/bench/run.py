@@ -128,6 +128,9 @@ class BenchRun:
         report.load_before = load_average()
         report.engine_version = self.engine.stack.engine
         report.buildx_version = self.engine.stack.buildx
+        report.notes += [
+            f"{TEAM} {name}: not measured: {why}" for name, why in plan.team_skipped.items()
+        ]
         root = Path(tempfile.mkdtemp(prefix="dockyard-bench-", dir=self._workdir))
         try:
             scratch = {s.name: copy_context(plan, root / s.name) for s in plan.strategies}
@@ -162,7 +165,8 @@ class BenchRun:
                     folder = scratch[strategy.name]
                     self._apply(scenario, folder, rep)
                     if scenario == TEAM:
-                        self._fresh_machine(strategy, folder, rep)
+                        if strategy.name not in plan.team_skipped:
+                            self._fresh_machine(strategy, folder, rep)
                         continue
                     self._build(strategy, folder, scenario, rep, timed=True)
                     if scenario == "no-change":

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.bench.fresh import mount_records, record_matches, records_made
+from dockyard.bench.fresh import mount_records, record_matches, records_made, shared_step
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "buildcache"
 
@@ -89,3 +89,32 @@ def test_the_cache_mounts_of_one_cache_id() -> None:
     ids = mount_records(data["after"], cache_id)
     assert len(ids) == 2  # its -uv and -venv mounts, nothing else
     assert mount_records(data["after"], cache_id[:-1]) == []  # a prefix of the id is not it
+
+
+BACKEND = Path(__file__).resolve().parents[3] / "backend"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "why"),
+    [
+        ("naive", "`WORKDIR /app` (stage 0) runs before `ARG CACHE_ID`"),
+        ("pip-cache", "`RUN groupadd --system"),  # its runtime stage has no ARG CACHE_ID
+        ("optimized", ""),  # ARG CACHE_ID first, then a RUN: every step's key is its own
+    ],
+)
+def test_which_dockerfiles_can_have_a_cache_of_their_own(strategy: str, why: str) -> None:
+    text = (BACKEND / f"Dockerfile.{strategy}").read_text(encoding="utf-8")
+    found = shared_step(text, {"PYTHON_IMAGE": "python:3.11-slim"})
+    assert found.startswith(why) if why else found == ""
+    if strategy == "pip-cache":
+        assert found.endswith("(stage runtime) runs before `ARG CACHE_ID`")
+
+
+def test_a_stage_copying_first_from_a_stage_of_its_own_keys_is_its_own() -> None:
+    text = (
+        "FROM python:3.11-slim AS deps\nARG CACHE_ID\nRUN pip install x\n"
+        "FROM deps AS more\nCOPY a b\n"
+        "FROM python:3.11-slim\nCOPY --from=more /x /x\nRUN true\n"
+    )
+    assert shared_step(text, {}) == ""
+    assert shared_step(text.replace("ARG CACHE_ID\n", ""), {}).startswith("`RUN pip install x`")

@@ -163,8 +163,11 @@ def test_the_team_cache_scenario_brings_the_cold_build_it_is_a_share_of() -> Non
     ids = {plan.team_cache_id("optimized", 1), plan.team_cache_id("optimized", 2)}
     assert len(ids) == 2 and plan.cache_id("optimized", 1) not in ids
     assert all(i.startswith(plan.cache_prefix) for i in ids)  # removed with the run's mounts
+    # naive's and pip-cache's first steps come before ARG CACHE_ID: only optimized is measured,
     # an untimed export build before each timed one
-    assert plan.builds() == 3 * 2 * 3
+    assert set(plan.team_skipped) == {"naive", "pip-cache"}
+    assert [s.name for s in plan.team_strategies] == ["optimized"]
+    assert plan.builds() == 3 * 2 * 1 + 2 * 2 * 1
     ref = plan.team_ref("optimized")
     assert (
         ref == "127.0.0.1:5000/team/dockyard/backend:dockyard-bench-20261127-180000-abcd-optimized"
@@ -172,6 +175,7 @@ def test_the_team_cache_scenario_brings_the_cold_build_it_is_a_share_of() -> Non
     assert plan.to_dict()["team_cache"]["export"] == "inline"
     text = "\n".join(describe_plan(plan))
     assert ref in text and "left in the registry" in text
+    assert "naive not measured: `WORKDIR /app` (stage 0) runs before `ARG CACHE_ID`" in text
 
 
 def test_a_team_cache_without_its_scenario_is_not_part_of_the_plan() -> None:
