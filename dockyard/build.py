@@ -315,9 +315,6 @@ def run_build(
         team_cache=team,
     )
     outcome.build_id = ledger.record(_record(outcome, project, commit, no_cache))
-    if team is not None and outcome.build_id:
-        # Only when the ledger recorded the build; like the ledger, it never fails the build.
-        teamcache.record(ledger.path, outcome.build_id, team)
     if status == "interrupted":
         raise step_interruption(
             "build",
@@ -417,6 +414,7 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
                 context=result.fingerprint.to_dict() if result.fingerprint else {},
                 build_args=dict(result.plan.build_args),
                 error=report.error or "",
+                team_cache=_team_record(outcome, result.service),
             )
         )
     return BuildRecord(
@@ -430,6 +428,21 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
         no_cache=no_cache,
         error=outcome.error,
     )
+
+
+def _team_record(outcome: BuildOutcome, service: str) -> dict[str, Any] | None:
+    """What the ledger keeps of a service's team cache: refs and the push result only."""
+    team = outcome.team_cache
+    svc = team.services.get(service) if team is not None else None
+    if svc is None:
+        return None
+    return {
+        "ref": svc.push_ref,
+        "imported": svc.imported,
+        "export": svc.export or None,
+        "pushed": svc.pushed,
+        "push_error": svc.push_error or None,
+    }
 
 
 def pull_failure(

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: service_builds.team_cache
 _HEADER = b"SQLite format 3\x00"  # how every SQLite database file starts
 
 _SCHEMA = """
@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS service_builds (
     reasons       TEXT NOT NULL,         -- JSON {step key: why it re-ran}
     context       TEXT NOT NULL,         -- JSON fingerprint {path: [size, sha256, lines]}
     build_args    TEXT NOT NULL,         -- JSON {name: value}
-    error         TEXT
+    error         TEXT,
+    team_cache    TEXT                   -- JSON {ref, imported, export, pushed, push_error}
 );
 CREATE INDEX IF NOT EXISTS service_builds_by_service ON service_builds(service, build_id);
 """
@@ -119,6 +120,8 @@ class ServiceBuild:
     context: dict[str, Any] = field(default_factory=dict)
     build_args: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    # The team-cache refs the build used (refs only, never a credential); None without one.
+    team_cache: dict[str, Any] | None = None
     # Filled in when read back from the ledger.
     build_id: int = 0
     started_at: str = ""
@@ -252,6 +255,20 @@ class Ledger:
         ).fetchone()
         return bool(found and found[0])
 
+    @staticmethod
+    def _has_team_cache(db: sqlite3.Connection) -> bool:
+        """Whether the file has schema 2's column (a ledger of schema 1 gains it on its next
+        write; until then reads see no team cache)."""
+        return any(
+            row[1] == "team_cache" for row in db.execute("PRAGMA table_info(service_builds)")
+        )
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Schema 1 -> 2: one nullable column, so every older row stays as it was."""
+        if not self._has_team_cache(db):
+            db.execute("ALTER TABLE service_builds ADD COLUMN team_cache TEXT")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
     def record(self, build: BuildRecord) -> int:
         """Store a build and its services in one transaction; returns the build id, or 0 when
         the ledger could not keep it (see `warnings`)."""
@@ -264,6 +281,8 @@ class Ledger:
             if not self._has_tables(db):
                 db.executescript(_SCHEMA)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            elif db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                self._migrate(db)
             db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = db.execute(
@@ -286,8 +305,8 @@ class Ledger:
                     db.execute(
                         "INSERT INTO service_builds (build_id, service, status, seconds,"
                         " steps_total, steps_cached, cache_ratio, image, image_id, image_size,"
-                        " base_digest, context_digest, steps, reasons, context, build_args, error)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " base_digest, context_digest, steps, reasons, context, build_args, error,"
+                        " team_cache) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (
                             build_id,
                             svc.service,
@@ -306,6 +325,7 @@ class Ledger:
                             json.dumps(svc.context),
                             json.dumps(svc.build_args),
                             svc.error or None,
+                            json.dumps(svc.team_cache) if svc.team_cache is not None else None,
                         ),
                     )
                 db.execute("COMMIT")
@@ -354,7 +374,7 @@ class Ledger:
             "SELECT s.service, s.status, s.seconds, s.steps_total, s.steps_cached, s.cache_ratio,"
             " s.image, s.image_id, s.image_size, s.base_digest, s.context_digest, s.steps,"
             f" s.reasons, {context_column}, s.build_args, s.error, s.build_id, b.started_at,"
-            " b.git_commit FROM service_builds s JOIN builds b ON b.id = s.build_id"
+            " b.git_commit, s.team_cache FROM service_builds s JOIN builds b ON b.id = s.build_id"
             f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
         )
         return self._guarded("read", lambda: self._rows(query, [*params, last]), [])
@@ -363,7 +383,11 @@ class Ledger:
         if not self.path.exists():  # set aside just now
             return []
         with self._connect() as db:
-            rows = db.execute(query, params).fetchall() if self._has_tables(db) else []
+            if not self._has_tables(db):
+                return []
+            if not self._has_team_cache(db):  # schema 1, not written to since
+                query = query.replace("s.team_cache", "NULL")
+            rows = db.execute(query, params).fetchall()
         return [
             ServiceBuild(
                 service=row[0],
@@ -385,6 +409,7 @@ class Ledger:
                 build_id=row[16],
                 started_at=row[17],
                 git_commit=row[18] or "",
+                team_cache=json.loads(row[19]) if row[19] else None,
             )
             for row in rows
         ]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard import teamcache
+from dockyard.ledger import Ledger
 from tests.conftest import DockerStack
 from tests.docker.helpers import Project, image_store, steps_of, unique
 from tests.docker.teamcache_cases import team_project
@@ -77,8 +77,12 @@ def test_push_cache_lets_a_fresh_tls_engine_reuse_every_step(
     assert got["team_steps"] == got["cached_steps"] == len(cached), got
     assert got["local_steps"] == 0 and got["pulled_layers"] >= len(cached), got
     # the ledger keeps the ref each build used
-    ledger = project.root / ".state" / "ledger.sqlite3"
-    assert teamcache.recorded(ledger, rebuilt["build_id"]) == {"app": service["ref"]}
+    ledger = Ledger(project.root / ".state" / "ledger.sqlite3")
+    (kept,) = [
+        b for b in ledger.service_builds(project=project.name) if b.build_id == rebuilt["build_id"]
+    ]
+    assert kept.team_cache is not None and kept.team_cache["ref"] == service["ref"], kept
+    assert kept.team_cache["imported"] == [service["ref"]]
     # build-fast says where it built and how much context it sent there
     assert (rebuilt["engine"], rebuilt["remote"]) == (tls_engine.host, True)
     sent = rebuilt["services"][0]["context_bytes"]

@@ -270,3 +270,61 @@ backend: seconds per build, cache ratio
 #3  █████        3.0s  75%
 #4  ██████████   6.0s  75%"""
     )
+
+
+TEAM = {
+    "ref": "127.0.0.1:5000/t/demo/backend:main",
+    "imported": ["127.0.0.1:5000/t/demo/backend:main"],
+    "export": "inline",
+    "pushed": True,
+    "push_error": None,
+}
+
+# The schema this ledger had before team_cache (dockyard of 2026-11): its files must keep working.
+SCHEMA_1 = """
+CREATE TABLE builds (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL, seconds REAL NOT NULL, status TEXT NOT NULL, project TEXT NOT NULL,
+    services TEXT NOT NULL, git_commit TEXT, no_cache INTEGER NOT NULL DEFAULT 0, error TEXT);
+CREATE TABLE service_builds (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    build_id INTEGER NOT NULL REFERENCES builds(id), service TEXT NOT NULL, status TEXT NOT NULL,
+    seconds REAL, steps_total INTEGER NOT NULL, steps_cached INTEGER NOT NULL, cache_ratio REAL,
+    image TEXT, image_id TEXT, image_size INTEGER, base_digest TEXT, context_digest TEXT,
+    steps TEXT NOT NULL, reasons TEXT NOT NULL, context TEXT NOT NULL, build_args TEXT NOT NULL,
+    error TEXT);
+CREATE INDEX service_builds_by_service ON service_builds(service, build_id);
+INSERT INTO builds VALUES (1, '2026-11-20T10:00:00+00:00', '2026-11-20T10:00:09+00:00', 9.0,
+    'ok', 'demo', '["backend"]', 'old1234', 0, NULL);
+INSERT INTO service_builds VALUES (1, 1, 'backend', 'ok', 9.0, 8, 2, 0.25, 'demo/backend:latest',
+    'sha256:old', 1, NULL, NULL, '[]', '{}', '{}', '{}', NULL);
+PRAGMA user_version=1;
+"""
+
+
+def test_the_team_cache_refs_are_kept_with_the_build(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    with_team = record(2.0)
+    with_team.services[0].team_cache = dict(TEAM)
+    build_id = ledger.record(with_team)
+    plain_id = ledger.record(record(1.0))
+    rows = {b.build_id: b for b in ledger.service_builds(project="demo")}
+    assert rows[build_id].team_cache == TEAM
+    assert rows[plain_id].team_cache is None
+
+
+def test_a_schema_1_ledger_is_read_as_it_is_and_migrated_on_the_next_write(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA_1)
+    ledger = Ledger(path)
+    (old,) = ledger.service_builds(project="demo")
+    assert (old.build_id, old.git_commit, old.team_cache) == (1, "old1234", None)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1  # read only
+    with_team = record(2.0)
+    with_team.services[0].team_cache = dict(TEAM)
+    new_id = ledger.record(with_team)
+    assert new_id == 2 and not ledger.warnings
+    rows = {b.build_id: b for b in ledger.service_builds(project="demo")}
+    assert rows[1].team_cache is None and rows[2].team_cache == TEAM
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

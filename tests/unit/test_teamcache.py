@@ -313,24 +313,6 @@ def test_doctor_warns_about_inline_cache_stages_when_the_registry_answers() -> N
     assert full.details == ("ref r.example.com/team/p/backend:main",)
 
 
-def test_the_ledger_keeps_the_refs_of_a_build(tmp_path: Path) -> None:
-    plan = teamcache.plan(
-        teamcache.Location("127.0.0.1:5000", "t"),
-        project="p",
-        services={"app": (), "worker": ()},
-        root=tmp_path,
-        image_store="classic",
-        push=False,
-    )
-    ledger = tmp_path / "ledger.sqlite3"
-    teamcache.record(ledger, 7, plan)
-    assert teamcache.recorded(ledger, 7) == {
-        "app": "127.0.0.1:5000/t/p/app:main",
-        "worker": "127.0.0.1:5000/t/p/worker:main",
-    }
-    assert teamcache.recorded(ledger, 8) == {}
-
-
 def test_the_clis_current_context_counts(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"currentContext": "ci-box"}', encoding="utf-8")
     environ = {"DOCKER_CONFIG": str(tmp_path)}
