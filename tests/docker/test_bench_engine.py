@@ -72,7 +72,7 @@ def images_of_run(run_id: str) -> list[str]:
     return [line for line in done.stdout.splitlines() if line.endswith(run_id) or run_id in line]
 
 
-def cache_mounts_of_run(run_id: str) -> list[str]:
+def build_cache_records() -> list[dict[str, Any]]:
     # The containerd store's engine fails the listing now and then while BuildKit removes a
     # snapshot (as dockyard's own listing, engine/system.py): asked again, it answers.
     for attempt in range(4):
@@ -85,8 +85,15 @@ def cache_mounts_of_run(run_id: str) -> list[str]:
         if done.returncode == 0:
             break
         time.sleep(1.0)
-    rows = json.loads(done.stdout or "[]") or []
-    return [r["Description"] for r in rows if f'"/dockyard-bench-{run_id}-' in r["Description"]]
+    return list(json.loads(done.stdout or "[]") or [])
+
+
+def cache_mounts_of_run(run_id: str) -> list[str]:
+    return [
+        r["Description"]
+        for r in build_cache_records()
+        if f'"/dockyard-bench-{run_id}-' in r["Description"]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -456,20 +463,6 @@ def test_two_runs_and_a_clean_at_once_leave_each_other_alone(project: Project) -
         assert cache_mounts_of_run(run_id) == []
 
 
-def build_cache_ids() -> set[str]:
-    for attempt in range(4):  # see cache_mounts_of_run
-        done = subprocess.run(
-            ["docker", "system", "df", "-v", "--format", "{{json .BuildCache}}"],
-            capture_output=True,
-            text=True,
-            check=attempt == 3,
-        )
-        if done.returncode == 0:
-            break
-        time.sleep(1.0)
-    return {r["ID"] for r in json.loads(done.stdout or "[]") or []}
-
-
 def test_fresh_machine_with_the_team_cache(project: Project, team_registry: Registry) -> None:
     """The scenario on a real registry: each export build's own records, cache mounts and image
     are removed (nothing else), and the timed build gets every step from the team cache."""
@@ -501,7 +494,7 @@ def test_fresh_machine_with_the_team_cache(project: Project, team_registry: Regi
     (made,) = report["fresh_machine"]
     assert (made["strategy"], made["ref"], made["stayed_records"]) == ("optimized", ref, [])
     assert len(made["removed_records"]) >= 6
-    assert not set(made["removed_records"]) & build_cache_ids()
+    assert not set(made["removed_records"]) & {r["ID"] for r in build_cache_records()}
     # naive has no CACHE_ID: its cache is every other build's too, so it is not measured
     assert report["notes"] == [
         "team-cache naive: not measured: `WORKDIR /app` (stage 0) runs before `ARG CACHE_ID`"
