@@ -100,6 +100,25 @@ def records_made(
     return MadeRecords(ids, len(owners))
 
 
+def not_fresh(shared_steps: int, made: MadeRecords) -> str:
+    """Why the export build's engine cannot be made a fresh machine ('' when it can)."""
+    if shared_steps:
+        # Its cache keys are other builds' too: their records would still serve it.
+        return (
+            f"{shared_steps} of its steps came from the local cache, shared with other builds "
+            "(they do not depend on CACHE_ID; declare `ARG CACHE_ID` at the top of every "
+            "stage to measure it)"
+        )
+    if made.ambiguous:
+        return (
+            "another build of the same steps ran meanwhile: its build-cache records cannot be "
+            "told apart from this run's"
+        )
+    if not made.found:
+        return "its export build left no build-cache record to remove"
+    return ""
+
+
 def mount_records(records: Iterable[Mapping[str, Any]], cache_id: str) -> list[str]:
     """Ids of the cache-mount records of one CACHE_ID (`<id>-uv`, `<id>-venv`, ...)."""
     from dockyard.bench.leftovers import mount_id

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockyard.bench.edits import code_edit, copy_context, deps_edit
-from dockyard.bench.fresh import mount_records, records_made
+from dockyard.bench.fresh import mount_records, not_fresh, records_made
 from dockyard.bench.installer import installer_counts
 from dockyard.bench.leftovers import cleanup
 from dockyard.bench.plan import REFERENCE, TEAM, BenchPlan, PlannedStrategy
@@ -196,62 +196,28 @@ class BenchRun:
         """Export the team cache, remove what that build left in this engine (its records,
         cache mounts and image: nothing else), then time the build from the team cache."""
         plan, engine = self.plan, self.engine
-        team = plan.team
-        assert team is not None  # the plan has one whenever the scenario runs
         ref = plan.team_ref(strategy.name)
         before = {str(r.get("ID")) for r in engine.build_cache_records()}
-        if team.mode == "registry":
-            export = self._build(
-                strategy, folder, TEAM, rep, timed=False, step="export",
-                cache_to=[f"type=registry,ref={ref},mode=max"],
-            )  # fmt: skip
-        else:
-            export = self._build(
-                strategy, folder, TEAM, rep, timed=False, step="export", tags=[ref],
-                extra_args={INLINE_ARG: "1"},
-            )  # fmt: skip
-            self._push(ref)
-        executed = [s.name for s in export.steps if not s.cached and not s.is_from]
-        shared = [s for s in export.dockerfile_steps if s.cached and not s.is_from]
+        export = self._export(strategy, folder, rep, ref)
         records = engine.build_cache_records()
+        executed = [s.name for s in export.steps if not s.cached and not s.is_from]
         made = records_made(before, records, executed)
+        shared = sum(1 for s in export.dockerfile_steps if s.cached and not s.is_from)
+        why = not_fresh(shared, made)
         label = " ".join(self._label(strategy.name, TEAM, rep).split())
-        why = ""
-        if shared:
-            # Its cache keys are other builds' too: their records would still serve it.
-            why = (
-                f"{len(shared)} of its steps came from the local cache, shared with other "
-                "builds (they do not depend on CACHE_ID; declare `ARG CACHE_ID` at the top "
-                "of every stage to measure it)"
-            )
-        elif made.ambiguous:
-            why = (
-                "another build of the same steps ran meanwhile: its build-cache records "
-                "cannot be told apart from this run's"
-            )
-        elif not made.found:
-            why = "its export build left no build-cache record to remove"
         if why:
             self.report.notes.append(f"{label}: not measured: {why}")
             self.listener.message(f"{label}: not measured ({why})")
             return
-        # A fresh machine has neither the export build's layers nor its image nor its mounts.
-        for name in (plan.image(strategy.name), *([ref] if team.mode == "inline" else [])):
-            engine.image_remove(name)
-        image_id = self._owned.image_ids[-1] if self._owned.image_ids else ""
-        if image_id:
-            engine.image_remove(image_id)
-        cache_id = plan.team_cache_id(strategy.name, rep)
-        wanted = [*made.ids, *mount_records(records, cache_id)]
-        removed = engine.prune_build_cache_records(wanted)
-        stayed = [record_id for record_id in wanted if record_id not in removed]
+        wanted = [*made.ids, *mount_records(records, plan.team_cache_id(strategy.name, rep))]
+        stayed = self._forget(strategy, ref, wanted)
         self.report.fresh_machine.append(
             {
                 "strategy": strategy.name,
                 "repetition": rep,
                 "ref": ref,
-                "export": team.mode,
-                "removed_records": sorted(removed),
+                "export": plan.team.mode if plan.team else "",
+                "removed_records": sorted(set(wanted) - set(stayed)),
                 "stayed_records": stayed,
             }
         )
@@ -264,6 +230,33 @@ class BenchRun:
         self._build(
             strategy, folder, TEAM, rep, timed=True, cache_from=[f"type=registry,ref={ref}"]
         )
+
+    def _export(self, strategy: PlannedStrategy, folder: Path, rep: int, ref: str) -> BuildReport:
+        """The untimed build that exports the team cache, as `--push-cache` would here."""
+        team = self.plan.team
+        assert team is not None  # the plan has one whenever the scenario runs
+        if team.mode == "registry":
+            return self._build(
+                strategy, folder, TEAM, rep, timed=False, step="export",
+                cache_to=[f"type=registry,ref={ref},mode=max"],
+            )  # fmt: skip
+        export = self._build(
+            strategy, folder, TEAM, rep, timed=False, step="export", tags=[ref],
+            extra_args={INLINE_ARG: "1"},
+        )  # fmt: skip
+        self._push(ref)
+        return export
+
+    def _forget(self, strategy: PlannedStrategy, ref: str, records: list[str]) -> list[str]:
+        """Make this engine a fresh machine for the next build: remove the export build's image
+        (its tags and id) and these build-cache records; the records that stayed."""
+        engine, plan = self.engine, self.plan
+        for name in (plan.image(strategy.name), ref):
+            engine.image_remove(name)  # the ref is a local tag only with inline cache
+        if self._owned.image_ids:
+            engine.image_remove(self._owned.image_ids[-1])  # the export build's image
+        removed = engine.prune_build_cache_records(records)
+        return [record_id for record_id in records if record_id not in removed]
 
     def _push(self, ref: str) -> None:
         try:

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from dockyard.bench.fresh import mount_records, record_matches, records_made, shared_step
+from dockyard.bench.fresh import (
+    mount_records,
+    not_fresh,
+    record_matches,
+    records_made,
+    shared_step,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "buildcache"
 
@@ -118,3 +124,14 @@ def test_a_stage_copying_first_from_a_stage_of_its_own_keys_is_its_own() -> None
     )
     assert shared_step(text, {}) == ""
     assert shared_step(text.replace("ARG CACHE_ID\n", ""), {}).startswith("`RUN pip install x`")
+
+
+def test_why_a_build_cannot_be_made_fresh() -> None:
+    one, pair = load("sid-one"), load("sid-pair")
+    made = records_made(set(one["before_ids"]), one["after"], one["executed_steps"][0])
+    assert not_fresh(0, made) == ""
+    assert not_fresh(3, made).startswith("3 of its steps came from the local cache")
+    look_alike = records_made(set(pair["before_ids"]), pair["after"], pair["executed_steps"][0])
+    assert not_fresh(0, look_alike).startswith("another build of the same steps ran meanwhile")
+    nothing = records_made({r["ID"] for r in one["after"]}, one["after"], [])
+    assert not_fresh(0, nothing) == "its export build left no build-cache record to remove"
