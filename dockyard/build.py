@@ -12,7 +12,7 @@ import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from dockyard.errors import BuildFailed, DockyardError, PullFailed
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
 from dockyard.progress.runner import run_stream, step_failure, step_interruption
+from dockyard.units import utc_timestamp
 
 
 @dataclass(frozen=True)
@@ -214,10 +215,6 @@ def _before_build(
     project = engine.project_name
     previous = {plan.service: ledger.previous_ok(plan.service, project) for plan in plans}
     return fingerprints, base_digests(engine, plans), previous, gitinfo.commit(engine.settings.root)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def run_build(
@@ -419,7 +416,7 @@ def _record(outcome: BuildOutcome, project: str, commit: str, no_cache: bool) ->
         )
     return BuildRecord(
         started_at=outcome.started_at,
-        finished_at=_now(),
+        finished_at=utc_timestamp(),
         seconds=outcome.seconds,
         status=outcome.status,
         project=project,

@@ -1,4 +1,5 @@
-"""Sizes, ratios and durations: read from settings and flags, written for people, one way each.
+"""Sizes, ratios, durations and timestamps: read from settings and flags, written for people,
+one way each.
 
 Sizes use SI units like Docker's own output (1 MB = 1,000,000 bytes); `KiB`, `MiB`, ... are
 read as powers of 1024.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timezone
 
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
 _SIZE_RE = re.compile(
@@ -93,3 +95,8 @@ def format_seconds_change(now: float | None, before: float | None) -> str:
         return ""
     diff = now - before
     return f"{'+' if diff >= 0 else '-'}{abs(diff):.1f}s"
+
+
+def utc_timestamp() -> str:
+    """Now, as the ledger and the bench report write it: `2026-12-01T16:15:42+00:00`."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -11,7 +11,6 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from dockyard.progress import BuildReport, Event, RawJsonStream
 from dockyard.progress.runner import run_stream, step_failure, step_interruption
 from dockyard.pulls import build_pull_failure as pull_failure
 from dockyard.teamcache import INLINE_ARG, first_line
+from dockyard.units import utc_timestamp
 
 if TYPE_CHECKING:
     from dockyard.engine import EngineProtocol
@@ -86,10 +86,6 @@ def load_average() -> tuple[float, float, float] | None:
     return (one, five, fifteen)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 @dataclass
 class _Owned:
     """What the run created, for the cleanup."""
@@ -117,7 +113,7 @@ class BenchRun:
         self._workdir = workdir
         self._owned = _Owned()
         self._index = 0
-        self.report = BenchReport(plan=plan, started_at=_now())
+        self.report = BenchReport(plan=plan, started_at=utc_timestamp())
         self._baseline_text: dict[str, str] = {}
 
     # -- public ----------------------------------------------------------------------------------
@@ -147,7 +143,7 @@ class BenchRun:
             raise
         finally:
             report.load_after = load_average()
-            report.finished_at = _now()
+            report.finished_at = utc_timestamp()
             shutil.rmtree(root, ignore_errors=True)
             self._cleanup(failing=sys.exc_info()[1] is not None)
         return report
