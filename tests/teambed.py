@@ -108,7 +108,7 @@ class Registry:
         config = self.root / "config.yml"
         config.write_text(self.config(), encoding="utf-8")
         log = self.root / "registry.log"
-        with log.open("wb") as out:
+        with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [binary, "serve", str(config)], stdout=out, stderr=subprocess.STDOUT
             )
@@ -190,6 +190,7 @@ class TlsEngine:
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     bridge: str = ""
     process: subprocess.Popen[bytes] | None = None
+    loaded: list[str] = field(default_factory=list)  # the images copied in (`load`)
 
     @property
     def host(self) -> str:
@@ -253,13 +254,29 @@ class TlsEngine:
             config["init-path"] = "/usr/bin/tini-static"
         (self.root / "daemon.json").write_text(json.dumps(config), encoding="utf-8")
         self.port = free_port()
+        try:
+            self._launch()
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def restart(self) -> None:
+        """Stop the dockerd (as a service manager does: SIGTERM) and start it again on the
+        same port, data root and bridge: what a user's `systemctl restart docker` does."""
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+        self._launch()
+
+    def _launch(self) -> None:
         log = self.root / "dockerd.log"
         name = f"dytc-{self.token}"
         environ = base_environ()
         environ["PATH"] = os.pathsep.join(
             [str(SID_DOCKERD.parent), str(SID_ROOT / "fs" / "usr" / "bin"), environ["PATH"]]
         )
-        with log.open("wb") as out:
+        with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [
                     str(SID_DOCKERD),
@@ -296,12 +313,7 @@ class TlsEngine:
                 env=environ,
                 start_new_session=True,
             )
-        try:
-            _wait(f"third dockerd on {self.host}", self.answers, 90, log)
-        except RuntimeError:
-            self.stop()
-            raise
-        return self
+        _wait(f"third dockerd on {self.host}", self.answers, 90, log)
 
     def load(self, image: str) -> None:
         """Copy `image` from the default engine: `docker save | docker load`, no shell."""
@@ -320,11 +332,23 @@ class TlsEngine:
         save.stdout.close()
         if save.wait(60) != 0 or load.returncode != 0:
             raise RuntimeError(f"copying {image} failed: {load.stderr.decode(errors='replace')}")
+        self.loaded.append(image)
 
     def forget_builds(self) -> None:
-        """Empty this engine's build cache (it is ours alone): the next build is a fresh
-        machine's."""
+        """Empty this engine's build cache and remove every image but the ones copied in (it
+        is ours alone): the next build is a fresh machine's, with the base images only (an
+        earlier test's image would hold layers, e.g. a `WORKDIR`'s, a fresh machine lacks)."""
         self.docker("builder", "prune", "--all", "--force")
+        keep = {
+            line.strip()
+            for image in self.loaded
+            for line in self.docker("image", "inspect", "--format", "{{.Id}}", image).stdout.split()
+        }
+        listed = self.docker("image", "ls", "--all", "--quiet", "--no-trunc").stdout.split()
+        others = sorted({image for image in listed if image not in keep})
+        if others:
+            self.docker("image", "rm", "--force", *others)
+        self.docker("builder", "prune", "--all", "--force")  # what the images held
 
     def stop(self) -> None:
         if self.process is not None:
