@@ -23,7 +23,7 @@ from dockyard.engine import EngineProtocol
 from dockyard.errors import BuildFailed, DockyardError, PullFailed
 from dockyard.ledger import BuildRecord, Ledger, ServiceBuild
 from dockyard.progress import DEFAULT_FAILURE_LINES, BuildReport, Event, RawJsonStream, history
-from dockyard.progress.runner import run_stream, step_failure, step_interruption
+from dockyard.progress.runner import engine_lost, run_stream, step_failure, step_interruption
 from dockyard.units import utc_timestamp
 
 
@@ -480,4 +480,6 @@ def build_failure(outcome: BuildOutcome, error: str) -> BuildFailed:
         if named is not None:
             return named
     message = next((r.report.error for r in failed if r.report.error), None) or error
-    return BuildFailed(f"build failed: {message}", "see the output above")
+    reports = [r.report for r in outcome.services]
+    lost = engine_lost("the build", outcome.seconds, reports, f"{message}\n{error}")
+    return lost or BuildFailed(f"build failed: {message}", "see the output above")

@@ -162,6 +162,38 @@ def step_failure(subject: str, report: BuildReport, hint: str) -> BuildFailed | 
     )
 
 
+# gRPC's words when the engine's end of the build session goes away (dockerd restarted or
+# stopped mid-build): Compose 2.26 and 2.40 both say `failed to solve: Unavailable: error
+# reading from server: EOF`.
+_ENGINE_LOST = re.compile(
+    r"\bUnavailable\b|error reading from server|transport is closing|connection reset by peer"
+)
+
+
+def engine_lost(
+    subject: str, seconds: float, reports: Sequence[BuildReport], error: str
+) -> BuildFailed | None:
+    """`the Docker engine went away during <subject> after 4.1s at `<step>``, when the build's
+    error says the engine's connection broke; None for any other failure."""
+    found = _ENGINE_LOST.search(error)
+    if found is None:
+        return None
+    message = f"the Docker engine went away during {subject} after {format_seconds(seconds)}"
+    cut = [(r.service, steps) for r in reports if (steps := interrupted_steps(r))]
+    if cut:
+        service, steps = cut[0]
+        label = steps[0].label() if len(reports) == 1 else f"{service} {steps[0].label()}"
+        message += f" at `{label}`"
+    # gRPC's own wrapping (`rpc error: code = Unavailable desc = ...`) left out
+    why = re.split(r"desc = |Unavailable: ", error.strip().splitlines()[-1])[-1].strip()
+    return BuildFailed(
+        message,
+        f"it was restarted or stopped ({why}): once `docker info` answers, build again; the "
+        "steps that finished are cached",
+        detail=error.strip(),
+    )
+
+
 def interrupted_steps(report: BuildReport) -> list[Step]:
     """The steps the interruption cut off, latest start first: Dockerfile steps still running
     (or canceled); without any, BuildKit's own vertices that were running."""

@@ -8,6 +8,7 @@ developer's stack and other test runs on the same engine are not touched.
 
 from __future__ import annotations
 
+import json
 import secrets
 import signal
 import socket
@@ -28,6 +29,7 @@ from tests.docker.helpers import (
     assert_nothing_left_running,
     interrupt,
     start,
+    steps_of,
     survivors,
     unique,
 )
@@ -614,6 +616,43 @@ def test_sigterm_during_a_build(
     tmp_path: Path, cleanup: list[tuple[Project, list[str]]], task: str
 ) -> None:
     interrupted_build(tmp_path, "sigterm-process", cleanup, task)
+
+
+def test_engine_restarted_mid_build(tmp_path: Path, tls_engine: TlsEngine) -> None:
+    """The engine goes away under a running build (`systemctl restart docker`): the test bed's
+    own TLS engine, restarted with its data kept. One line, the build recorded as failed with
+    the steps finished so far, and the next build goes on from them."""
+    token = secrets.token_hex(8)
+    proj = build_project(
+        tmp_path, f"FROM @BASE@\nRUN echo quick-{token}\nRUN echo slow-{token} && sleep 60\n"
+    )
+    proj.env.update(tls_engine.client_env())
+    proc, seen = start(proj, "build-fast")
+    deadline = time.monotonic() + 120
+    while not any(f"RUN echo quick-{token}" in line for line in seen):
+        assert proc.poll() is None and time.monotonic() < deadline, "".join(seen)
+        time.sleep(0.1)
+    time.sleep(3)  # the slow step runs
+    tls_engine.restart()
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    proc.wait(timeout=60)
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen), stderr)
+    line = assert_one_error(done, "the Docker engine went away during the build")
+    assert f"at `3/3 RUN echo slow-{token} && sleep 60`" in line, line
+    assert "restarted or stopped (error reading from server: EOF)" in line, line
+    builds = Ledger(proj.root / ".state" / "ledger.sqlite3").service_builds()
+    assert [(b.service, b.status) for b in builds] == [("app", "failed")]
+    steps = {s["instruction"]: s for s in builds[0].steps}
+    assert steps[f"RUN echo quick-{token}"]["seconds"] is not None  # finished, recorded
+    # Nothing lost: the engine kept its build cache, the finished step is cached next time.
+    dockerfile = proj.root / "Dockerfile"
+    text = dockerfile.read_text(encoding="utf-8")
+    dockerfile.write_text(text.replace("sleep 60", "true"), encoding="utf-8")
+    again = proj.inv("build-fast", "--json", timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    cached = {s["instruction"]: s["cached"] for s in steps_of(json.loads(again.stdout), "app")}
+    assert cached[f"RUN echo quick-{token}"] is True, cached
 
 
 @pytest.mark.parametrize("how", list(STOPS))

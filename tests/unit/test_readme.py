@@ -67,6 +67,7 @@ BAD_INPUT_TESTS = {
     "Ctrl-C during a build": "test_ctrl_c_during_build",
     "SIGINT to the process only": "test_sigint_to_the_process_only",
     "SIGTERM during a build": "test_sigterm_during_a_build",
+    "engine restarted mid-build": "test_engine_restarted_mid_build",
     "Ctrl-C during `up`": "test_ctrl_c_during_up",
     "`bench --run-id` without `--clean`": "test_bench_run_id_without_clean",
 }
