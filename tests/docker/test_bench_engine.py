@@ -407,14 +407,23 @@ def test_two_runs_and_a_clean_at_once_leave_each_other_alone(project: Project) -
     ended_id = json.loads(ended_json.read_text(encoding="utf-8"))["plan"]["run_id"]
     assert images_of_run(ended_id)
 
-    # Long enough that both runs are surely building at once (a quick run of the optimized
-    # Dockerfile alone is a few seconds): five repetitions of both edit scenarios.
+    # Long enough that both runs are surely building at once, however fast the machine and
+    # its package proxy (five repetitions of the optimized Dockerfile alone once took 13 s, and
+    # one run ended before the other had an image): the strategy "optimized" is the bundled
+    # Dockerfile with a 3 s step at the end, which every edit runs again.
+    slow = project.root / "Dockerfile.slow"
+    text = (BACKEND / "Dockerfile.optimized").read_text(encoding="utf-8")
+    slow.write_text(text + "RUN sleep 3\n", encoding="utf-8")
     quick = ("--quick", "--repetitions", "5", "--strategy", "optimized", "--import-runs", "1")
     quick = (*quick, "--yes")
-    runs = [
-        Running(project, *quick, "--json", str(project.root / f"{name}.json"))
-        for name in ("first", "second")
-    ]
+    project.env["DOCKYARD_BENCH_STRATEGIES"] = f"optimized={slow}"
+    try:
+        runs = [
+            Running(project, *quick, "--json", str(project.root / f"{name}.json"))
+            for name in ("first", "second")
+        ]
+    finally:
+        del project.env["DOCKYARD_BENCH_STRATEGIES"]
     try:
         deadline = time.monotonic() + 600
         while True:  # until both runs have an image in the engine
