@@ -251,10 +251,6 @@ class FakeEngine:
     def build_cache_records(self) -> list[dict[str, Any]]:
         return list(self.cache_records)
 
-    def prune_build_cache_record(self, record_id: str) -> bool:
-        self.pruned.append(record_id)
-        return True
-
     def prune_build_cache_records(self, record_ids: Sequence[str]) -> set[str]:
         self.pruned.extend(record_ids)
         return set(record_ids)

@@ -90,13 +90,11 @@ def _remove_images(
 
 
 def _prune(engine: EngineProtocol, records: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Remove these cache-mount records, each by its record id."""
-    removed: list[str] = []
-    for record in records:
-        record_id = str(record.get("ID") or "")
-        if record_id and engine.prune_build_cache_record(record_id):
-            removed.append(f"cache mount {mount_id(record) or record_id}")
-    return removed
+    """Remove these cache-mount records, in one prune by their record ids."""
+    named = {str(r.get("ID") or ""): mount_id(r) for r in records}
+    named.pop("", None)
+    removed = engine.prune_build_cache_records(list(named))
+    return [f"cache mount {named[i] or i}" for i in named if i in removed]
 
 
 def short_id(image_id: str) -> str:

@@ -51,26 +51,6 @@ class SystemCommands(EngineBase):
             return []
         return [dict(r) for r in json.loads(text)]
 
-    def prune_build_cache_record(self, record_id: str) -> bool:
-        """Remove one build-cache record by its record id (the filter is a regex: anchored)."""
-        if not re.fullmatch(r"[A-Za-z0-9]+", record_id):
-            raise ValueError(f"not a build-cache record id: {record_id!r}")
-        # BuildKit skips a record some build holds at that moment (seen on the containerd
-        # store while other builds ran): asked again a moment later, it lets go of it.
-        for attempt in range(_PRUNE_ATTEMPTS):
-            try:
-                self.run(
-                    self.docker_cmd("builder", "prune", "--force", "--filter", f"id=^{record_id}$")
-                )
-                still = any(str(r.get("ID")) == record_id for r in self.build_cache_records())
-            except DockyardError:
-                return False
-            if not still:
-                return True
-            if attempt + 1 < _PRUNE_ATTEMPTS:
-                time.sleep(1.0)
-        return False
-
     def prune_build_cache_records(self, record_ids: Sequence[str]) -> set[str]:
         """Remove these build-cache records in one prune (the id filter is a regex: one
         anchored alternation), asked again for what a build still held; the ids removed."""
