@@ -204,11 +204,6 @@ class RawJsonStream:
         """How many JSON status messages were parsed."""
         return self._messages
 
-    @property
-    def pulled(self) -> frozenset[str]:
-        """Digests of the vertices that transferred layer blobs."""
-        return frozenset(self._blobs)
-
     def blobs_pulled(self, vertices: Iterable[str]) -> dict[str, int | None]:
         """The layer blobs these vertices transferred, each with its size (None: not said)."""
         found: dict[str, int | None] = {}
