@@ -115,6 +115,16 @@ class BenchTarget:
     measured: str
     met: bool | None  # None: not measured in this run
 
+    @classmethod
+    def share(cls, name: str, limit: float, value: float | None) -> BenchTarget:
+        """A target on a ratio, shown as a percentage: `value` at most `limit`."""
+        return cls(
+            name,
+            f"<= {limit * 100:.0f} %",
+            "-" if value is None else f"{value * 100:.1f} %",
+            None if value is None else value <= limit,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "limit": self.limit, "measured": self.measured, "met": self.met}
 
@@ -194,26 +204,12 @@ class BenchReport:
         have = TARGET_STRATEGY in self.strategies and self.plan.baseline in self.strategies
         for scenario, limit in RATIO_TARGETS.items():
             cell = self.cell(TARGET_STRATEGY, scenario) if have else None
-            value = cell.ratio if cell else None
-            results.append(
-                BenchTarget(
-                    f"{scenario}: {TARGET_STRATEGY} / {self.plan.baseline}",
-                    f"<= {limit * 100:.0f} %",
-                    "-" if value is None else f"{value * 100:.1f} %",
-                    None if value is None else value <= limit,
-                )
-            )
+            name = f"{scenario}: {TARGET_STRATEGY} / {self.plan.baseline}"
+            results.append(BenchTarget.share(name, limit, cell.ratio if cell else None))
         if TEAM in self.plan.scenarios:
             team = self.cell(TARGET_STRATEGY, TEAM) if TARGET_STRATEGY in self.strategies else None
-            value = team.ratio if team else None
-            results.append(
-                BenchTarget(
-                    f"{TEAM}: {TARGET_STRATEGY} / {TARGET_STRATEGY} cold",
-                    f"<= {COLD_SHARE_TARGET * 100:.0f} %",
-                    "-" if value is None else f"{value * 100:.1f} %",
-                    None if value is None else value <= COLD_SHARE_TARGET,
-                )
-            )
+            name = f"{TEAM}: {TARGET_STRATEGY} / {TARGET_STRATEGY} cold"
+            results.append(BenchTarget.share(name, COLD_SHARE_TARGET, team.ratio if team else None))
         floor = self.stats(TARGET_STRATEGY, REFERENCE)
         for scenario, times in FLOOR_TARGETS.items():
             mine = self.stats(TARGET_STRATEGY, scenario)
