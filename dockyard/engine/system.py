@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from dockyard.engine import stackinfo
+from dockyard.engine import buildcache, stackinfo
 from dockyard.engine.base import EngineBase
 from dockyard.errors import DockyardError
 
 _LISTING_ATTEMPTS = 4
-_PRUNE_ATTEMPTS = 3
+# BuildKit skips a record a build still holds (seen on the containerd store while other builds
+# ran): asked again a moment later, it lets go. Five tries, over about 5 s.
+_PRUNE_ATTEMPTS = 5
 
 
 class SystemCommands(EngineBase):
@@ -30,13 +32,23 @@ class SystemCommands(EngineBase):
         return shutil.which(str(self.client.client_config.client_call[0]))
 
     def build_cache_records(self) -> list[dict[str, Any]]:
-        """The build cache's records (`docker system df -v`): ID, Description, Size, ...
+        """The build cache's records, as `docker buildx du` lists them (`buildcache`): ID,
+        Parent, CacheType, Description, ... in the shape of `docker system df -v`.
 
-        With the containerd image store the engine fails the listing ("NotFound: snapshot X
-        does not exist") when BuildKit removes a snapshot meanwhile (seen right after a failed
-        build): asked again, it answers.
+        Not `docker system df -v` itself: with the containerd image store the engine walks every
+        snapshot for it and fails ("NotFound: snapshot X-view does not exist") whenever a build
+        drops one meanwhile (2 of 9 listings during one bench on engine 28.5; every listing of
+        a `bench --clean` while two benches built). BuildKit's own listing skips those; it is
+        also the builder that builds and `docker builder prune` prunes. Asked again when a
+        listing still fails that way; without buildx, system df is all there is.
         """
-        command = self.docker_cmd("system", "df", "-v", "--format", "{{json .BuildCache}}")
+        buildx = stackinfo.version_tuple(self.stack.buildx)
+        if not buildx:
+            command = self.docker_cmd("system", "df", "-v", "--format", "{{json .BuildCache}}")
+        elif buildx >= buildcache.DU_JSON:
+            command = self.docker_cmd("buildx", "du", "--format", "json")
+        else:
+            command = self.docker_cmd("buildx", "du", "--verbose")
         for attempt in range(1, _LISTING_ATTEMPTS + 1):
             try:
                 output = self.run(command)
@@ -46,10 +58,12 @@ class SystemCommands(EngineBase):
                 if not vanished or attempt == _LISTING_ATTEMPTS:
                     raise
                 time.sleep(0.5 * attempt)
-        text = output.strip()
-        if not text or text == "null":
-            return []
-        return [dict(r) for r in json.loads(text)]
+        if not buildx:
+            text = output.strip()
+            return [] if not text or text == "null" else [dict(r) for r in json.loads(text)]
+        if buildx >= buildcache.DU_JSON:
+            return list(buildcache.parse_du_json(output))
+        return list(buildcache.parse_du_verbose(output))
 
     def prune_build_cache_records(self, record_ids: Sequence[str]) -> set[str]:
         """Remove these build-cache records in one prune (the id filter is a regex: one
@@ -69,7 +83,7 @@ class SystemCommands(EngineBase):
             except DockyardError:
                 break
             if left and attempt + 1 < _PRUNE_ATTEMPTS:
-                time.sleep(1.0)
+                time.sleep(0.5 * (attempt + 1))
         return set(wanted) - left
 
     def python_in_image(self, image: str, code: str) -> str:
