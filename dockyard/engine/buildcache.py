@@ -4,13 +4,15 @@
 
 buildx prints JSON lines from 0.28 (`--format json`); before that only `--verbose` text, one
 `Key:<tabs>value` line per field, a blank line after each record, and a summary (`Shared:`,
-`Private:`, `Reclaimable:`, `Total:`) after the last one when no filter was given.
+`Private:`, `Reclaimable:`, `Total:`) after the last one when no filter was given. Without
+buildx, `docker system df -v` is the only listing (`parse_system_df`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 # `docker buildx du --format json` arrives in buildx 0.28 (docker/buildx commands/diskusage.go).
@@ -35,12 +37,30 @@ _FIELD = re.compile(r"^(?P<key>[A-Z][A-Za-z]*(?: [a-z]+)?):(?:\t+|\s+|$)(?P<valu
 _SUMMARY = ("Shared", "Private", "Reclaimable", "Total")
 
 
+def listing(
+    buildx: tuple[int, ...],
+) -> tuple[tuple[str, ...], Callable[[str], list[dict[str, Any]]]]:
+    """The docker arguments that list the build cache with this buildx version (`()`: no
+    buildx), and the parser of what they print."""
+    if not buildx:
+        return ("system", "df", "-v", "--format", "{{json .BuildCache}}"), parse_system_df
+    if buildx >= DU_JSON:
+        return ("buildx", "du", "--format", "json"), parse_du_json
+    return ("buildx", "du", "--verbose"), parse_du_verbose
+
+
 def _normal(record: dict[str, Any]) -> dict[str, str]:
     """Every value a string, as system df gives them (`"false"`, `"1"`); Parent always set."""
     out = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in record.items()}
     out.setdefault("Parent", "")
     out.setdefault("Description", "")
     return out
+
+
+def parse_system_df(text: str) -> list[dict[str, Any]]:
+    """`docker system df -v --format '{{json .BuildCache}}'`: one JSON array (or `null`)."""
+    text = text.strip()
+    return [] if not text or text == "null" else [dict(r) for r in json.loads(text)]
 
 
 def parse_du_json(text: str) -> list[dict[str, str]]:

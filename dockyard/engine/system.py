@@ -3,7 +3,6 @@ throwaway containers."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -42,28 +41,16 @@ class SystemCommands(EngineBase):
         also the builder that builds and `docker builder prune` prunes. Asked again when a
         listing still fails that way; without buildx, system df is all there is.
         """
-        buildx = stackinfo.version_tuple(self.stack.buildx)
-        if not buildx:
-            command = self.docker_cmd("system", "df", "-v", "--format", "{{json .BuildCache}}")
-        elif buildx >= buildcache.DU_JSON:
-            command = self.docker_cmd("buildx", "du", "--format", "json")
-        else:
-            command = self.docker_cmd("buildx", "du", "--verbose")
+        args, parse = buildcache.listing(stackinfo.version_tuple(self.stack.buildx))
         for attempt in range(1, _LISTING_ATTEMPTS + 1):
             try:
-                output = self.run(command)
-                break
+                return parse(self.run(self.docker_cmd(*args)))
             except DockyardError as err:
                 vanished = err.call is not None and "does not exist" in err.call.stderr
                 if not vanished or attempt == _LISTING_ATTEMPTS:
                     raise
                 time.sleep(0.5 * attempt)
-        if not buildx:
-            text = output.strip()
-            return [] if not text or text == "null" else [dict(r) for r in json.loads(text)]
-        if buildx >= buildcache.DU_JSON:
-            return list(buildcache.parse_du_json(output))
-        return list(buildcache.parse_du_verbose(output))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def prune_build_cache_records(self, record_ids: Sequence[str]) -> set[str]:
         """Remove these build-cache records in one prune (the id filter is a regex: one

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.engine.buildcache import DU_JSON, parse_du_json, parse_du_verbose
+from dockyard.engine.buildcache import DU_JSON, listing, parse_du_json, parse_du_verbose
 from dockyard.engine.stackinfo import version_tuple
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "buildx-du"
@@ -70,3 +70,20 @@ def test_parents_are_joined_as_system_df_joins_them(stack: str) -> None:
     with_parent = [r for r in parsed if r["Parent"]]
     assert with_parent and all(len(r["Parent"].split(", ")[0]) == 25 for r in with_parent)
     assert all(r["Parent"] == "" for r in parsed if r["CacheType"] == "source.local")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_listing_is_chosen_by_the_buildx_version(stack: str) -> None:
+    data = capture(stack)
+    args, parse = listing(version_tuple(data["buildx"]))
+    assert args[:2] == ("buildx", "du")
+    text = data["json"] if "json" in args else data["verbose"]
+    assert fields(parse(text)) == fields(data["system_df"])
+
+
+def test_without_buildx_system_df_is_the_listing() -> None:
+    args, parse = listing(())
+    assert args[:2] == ("system", "df")
+    records = capture("sid")["system_df"]
+    assert parse(json.dumps(records)) == records
+    assert parse("null") == [] and parse("") == []
